@@ -1,0 +1,82 @@
+"""The plugin contract: one hook per kind of component.
+
+Each hook receives ``register``, a callable that takes one spec. A plugin module
+implements any of these hooks with ``@distill_bench.hookimpl`` and is either a
+built-in (see ``registry.BUILTIN_PLUGINS``) or installed through the ``distill_bench``
+entry-point group. Registration must be cheap: build specs, import nothing heavy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pluggy
+
+from .specs import AugmenterSpec, DatasetSpec, LossSpec, StudentSpec, TeacherSpec
+
+PROJECT = "distill_bench"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
+    """Register text-classification datasets.
+
+    ``DatasetSpec.factory(options, data_dir)`` returns a ``distill_bench.data.TaskData``:
+    the label names, a ``train`` split, a ``select`` split for model selection (never
+    scored) and an ``evaluation`` split whose name the leaderboard shows. ``data_dir``
+    is the local data directory (``--data-dir`` / ``BENCH_DATA_DIR``) or None, in which
+    case the factory loads from the Hugging Face Hub. ``primary_metric`` names the
+    metric the literature reports (a key of ``distill_bench.metrics.METRICS``).
+    """
+
+
+@hookspec
+def register_teachers(register: Callable[[TeacherSpec], None]) -> None:
+    """Register teachers: pretrained transformers the harness fine-tunes.
+
+    ``TeacherSpec.factory(options)`` returns an object with:
+
+    - ``finetune(task, budget, seed, out_dir, device) -> dict``: fine-tune on
+      ``task.train``, select on ``task.select``, save a loadable checkpoint (safetensors,
+      config and tokenizer) into ``out_dir``; return facts worth recording (epochs, steps).
+    - ``predictor(ckpt_dir, device)``: a callable ``texts -> logits`` (numpy float32,
+      shape [n, num_labels]) used to annotate transfer sets and score the teacher.
+    - ``tokenizer(ckpt_dir)``: the ``tokenizers.Tokenizer`` students share.
+    - ``inference_model(ckpt_dir)``: ``(torch module, encode)`` for measurement, where
+      ``encode(texts)`` returns the keyword arguments of one forward pass.
+    """
+
+
+@hookspec
+def register_students(register: Callable[[StudentSpec], None]) -> None:
+    """Register students.
+
+    ``StudentSpec.factory(options, vocab_size, num_labels)`` returns a ``torch.nn.Module``
+    whose ``forward(input_ids, attention_mask)`` returns logits ``[batch, num_labels]``
+    (or a dict with ``"logits"`` and whatever else ``exposes`` promises). Embeddings
+    built with ``sparse=True`` are trained with a sparse optimizer automatically.
+    """
+
+
+@hookspec
+def register_losses(register: Callable[[LossSpec], None]) -> None:
+    """Register distillation objectives.
+
+    ``LossSpec.factory(options)`` returns ``loss(student_out, batch) -> scalar tensor``
+    where ``student_out`` is a dict (at least ``"logits"``) and ``batch`` has
+    ``labels`` (gold label ids, -100 where unknown) and ``teacher_logits``. ``needs``
+    lists what the student must expose; ``uses`` says whether gold labels and/or
+    teacher outputs are read, so the planner can refuse cells that cannot work.
+    """
+
+
+@hookspec
+def register_augmenters(register: Callable[[AugmenterSpec], None]) -> None:
+    """Register transfer-set builders.
+
+    ``AugmenterSpec.factory(options)`` returns ``build(task, seed, max_examples) ->
+    distill_bench.data.TransferSet``: the texts students are distilled on, with gold
+    labels where known (-1 elsewhere). It must never include an evaluation sentence.
+    """

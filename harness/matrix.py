@@ -1,0 +1,198 @@
+"""The matrix file: axes of components, a budget, measurement settings. Pure data.
+
+    name = "quick"                      # optional; defaults to the file's stem
+    datasets = ["sst2", "cola"]
+    teachers = ["minilm-l6"]
+    students = ["mlp", {name = "bilstm-64", plugin = "bilstm", hidden_size = 64}]
+    losses = ["ce-hard", "kd-soft"]
+    augmenters = ["none"]
+    seeds = [0]
+
+    [budget]                            # see Budget for every field and its default
+    max_train_examples = 2000
+
+    [measure]                           # see MeasureConfig
+    threads = 2
+
+    [options.losses.kd-soft]            # options for every entry that uses this plugin
+    temperature = 4.0
+
+Validation here is structural (types, known keys, non-empty axes); the planner checks
+names and options against the registered specs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import BenchError
+from .specs import KINDS
+
+AXES: tuple[str, ...] = (*KINDS, "seeds")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much work each stage does. Defaults suit a laptop-sized CPU run."""
+
+    max_train_examples: int | None = None  # None = the whole training split
+    max_select_examples: int | None = 1000  # selection only needs a stable estimate
+    max_transfer_examples: int | None = None  # caps what augmenters produce
+    max_length: int = 128  # WordPiece tokens; SST-2's 95th percentile is well under 64
+    teacher_epochs: int = 3  # BERT's recommended 2-4 for GLUE fine-tuning
+    teacher_batch_size: int = 32
+    teacher_lr: float = 5e-5  # BERT paper's grid {2,3,5}e-5; small models like the top end
+    teacher_warmup: float = 0.1  # fraction of steps with linear warm-up
+    teacher_evals_per_epoch: int = 2  # selection points for early stopping / best checkpoint
+    student_epochs: int = 10  # students are cheap; the best epoch on `select` is kept
+    student_batch_size: int = 64
+    student_lr: float = 1e-3  # Adam default; Tang et al. used Adam/Adadelta at this scale
+    annotate_batch_size: int = 128
+
+    def teacher_part(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith("teacher_")} | {
+            "max_length": self.max_length
+        }
+
+    def student_part(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith("student_")} | {
+            "max_length": self.max_length
+        }
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """How every model in a matrix is measured, identically."""
+
+    threads: int = 2  # CPU threads for timing, fixed and recorded (this machine has 2)
+    batch_size: int = 128  # throughput batch: large enough to amortise per-call overhead
+    latency_samples: int = 100  # real sentences timed one at a time for p50/p90
+    repeats: int = 5  # timed passes; the median and spread are reported
+    warmup: int = 1  # untimed passes first (allocator, caches, lazy init)
+    max_sentences: int = 1000  # throughput is measured on up to this many eval sentences
+    isolate: bool = True  # measure in a fresh subprocess so memory figures are the model's own
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One value on an axis: a plugin, the name it shows under, options from the file."""
+
+    kind: str
+    plugin: str
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Matrix:
+    name: str
+    path: str
+    axes: dict[str, tuple[Entry, ...]]
+    seeds: tuple[int, ...]
+    budget: Budget
+    measure: MeasureConfig
+    description: str = ""
+
+
+def _typed_section(cls: type, raw: Any, where: str) -> Any:
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise BenchError(f"{where}: must be a table")
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise BenchError(f"{where}: unknown field {key!r} (fields: {', '.join(known)})")
+        default = getattr(cls(), key)
+        want = type(default) if default is not None else int
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise BenchError(f"{where}.{key}: must be {want.__name__}, got {value!r}")
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise BenchError(f"{where}.{key}: must not be negative, got {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def _entries(kind: str, raw: Any, options: dict, where: str) -> tuple[Entry, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise BenchError(f"{where}: axis {kind!r} must be a non-empty list of plugin names")
+    entries = []
+    for item in raw:
+        if isinstance(item, str):
+            plugin, name, inline = item, item, {}
+        elif isinstance(item, dict) and isinstance(item.get("plugin"), str):
+            inline = dict(item)
+            plugin = inline.pop("plugin")
+            name = inline.pop("name", plugin)
+            if not isinstance(name, str):
+                raise BenchError(f"{where}: {kind} entry name must be a string, got {name!r}")
+        else:
+            raise BenchError(
+                f"{where}: {kind} entries must be names or tables with a 'plugin' key, got {item!r}"
+            )
+        merged = {**options.get(plugin, {}), **inline}
+        entries.append(Entry(kind, plugin, name, tuple(sorted(merged.items()))))
+    names = [e.name for e in entries]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise BenchError(f"{where}: {kind} entry {dup!r} appears twice (give variants a 'name')")
+    return tuple(entries)
+
+
+def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{path}: malformed TOML: {exc}") from None
+    allowed = {*AXES, "name", "description", "budget", "measure", "options"}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise BenchError(f"{path}: unknown key {unknown[0]!r} (expected: {', '.join(sorted(allowed))})")
+    missing = [axis for axis in AXES if axis not in raw]
+    if missing:
+        raise BenchError(f"{path}: missing axis {missing[0]!r} (axes: {', '.join(AXES)})")
+    options = raw.get("options", {})
+    if not isinstance(options, dict) or any(k not in KINDS for k in options):
+        raise BenchError(f"{path}: [options] holds tables named after kinds: {', '.join(KINDS)}")
+    axes = {kind: _entries(kind, raw[kind], options.get(kind, {}), path) for kind in KINDS}
+    for kind, per_plugin in options.items():
+        used = {e.plugin for e in axes[kind]}
+        for plugin in per_plugin:
+            if plugin not in used:
+                raise BenchError(f"{path}: [options.{kind}.{plugin}] names no entry of axis {kind!r}")
+    seeds = raw["seeds"]
+    if not isinstance(seeds, list) or not seeds or not all(
+        isinstance(s, int) and not isinstance(s, bool) for s in seeds
+    ):
+        raise BenchError(f"{path}: seeds must be a non-empty list of integers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise BenchError(f"{path}: seeds has a repeated value: {seeds!r}")
+    name = raw.get("name", Path(path).stem)
+    if not isinstance(name, str) or not name:
+        raise BenchError(f"{path}: name must be a non-empty string")
+    return Matrix(
+        name=name,
+        path=path,
+        axes=axes,
+        seeds=tuple(seeds),
+        budget=_typed_section(Budget, raw.get("budget"), f"{path}: [budget]"),
+        measure=_typed_section(MeasureConfig, raw.get("measure"), f"{path}: [measure]"),
+        description=str(raw.get("description", "")),
+    )
+
+
+def load_matrix(path: str | Path) -> Matrix:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BenchError(f"{p}: matrix file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchError(f"{p}: cannot read matrix file: {exc}") from None
+    return parse_matrix(text, str(p))

@@ -1,0 +1,211 @@
+"""Planning: matrix x registry -> cells and the shared stages they need. Pure, no torch.
+
+Every stage gets a content key: a hash of its resolved config, the keys it depends on,
+and the stage's code version. The expensive stages (teacher fine-tuning, annotation)
+depend only on (dataset, teacher, augmenter, seed), so S students x L losses share them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .matrix import Entry, Matrix
+from .registry import Registry
+from .specs import GOLD_LABELS, TEACHER_LOGITS, AugmenterSpec, LossSpec, StudentSpec, TeacherSpec
+
+# Bump a stage's version when its code changes what it computes: old cache entries
+# then miss instead of being silently reused.
+STAGE_VERSIONS = {"data": 1, "teacher": 1, "transfer": 1, "annotate": 1, "student": 1, "measure": 1}
+
+
+def content_key(stage: str, config: dict[str, Any], deps: tuple[str, ...] = ()) -> str:
+    payload = {"stage": stage, "version": STAGE_VERSIONS[stage], "config": config, "deps": list(deps)}
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Component:
+    """An axis entry resolved against its spec: every option present and typed."""
+
+    kind: str
+    plugin: str
+    name: str
+    options: tuple[tuple[str, Any], ...]
+
+    def config(self) -> dict[str, Any]:
+        return {"plugin": self.plugin, "options": dict(self.options)}
+
+    def options_dict(self) -> dict[str, Any]:
+        return dict(self.options)
+
+
+@dataclass(frozen=True)
+class Stage:
+    kind: str  # data | teacher | transfer | annotate
+    key: str
+    deps: tuple[str, ...]
+    label: str  # human-readable, for the dry-run plan
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One experiment: a student distilled with a loss, plus the stages it reads."""
+
+    key: str
+    dataset: Component
+    teacher: Component
+    augmenter: Component
+    student: Component
+    loss: Component
+    seed: int
+    data_key: str
+    teacher_key: str
+    transfer_key: str
+    annotate_key: str
+    student_key: str
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.dataset.name} | {self.teacher.name} -> {self.student.name} "
+            f"[{self.loss.name}, {self.augmenter.name}, seed {self.seed}]"
+        )
+
+
+@dataclass(frozen=True)
+class TeacherRow:
+    """The teacher's own leaderboard row: one per (dataset, teacher, seed)."""
+
+    key: str
+    dataset: Component
+    teacher: Component
+    seed: int
+    data_key: str
+    teacher_key: str
+
+
+@dataclass(frozen=True)
+class Dropped:
+    label: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    matrix: Matrix
+    stages: tuple[Stage, ...]  # in dependency order, each key once
+    teacher_rows: tuple[TeacherRow, ...]
+    cells: tuple[Cell, ...]
+    dropped: tuple[Dropped, ...]
+
+
+def resolve(entry: Entry, registry: Registry, where: str) -> Component:
+    spec = registry.get(entry.kind, entry.plugin)
+    options = spec.resolve(dict(entry.options), f"{where}: {entry.kind[:-1]} {entry.name!r}")
+    return Component(entry.kind, entry.plugin, entry.name, tuple(sorted(options.items())))
+
+
+def incompatibility(
+    registry: Registry, teacher: Component, student: Component, loss: Component, augmenter: Component
+) -> str | None:
+    """Why a cell cannot work, or None. Checked from capability flags alone."""
+    loss_spec = registry.get("losses", loss.plugin)
+    student_spec = registry.get("students", student.plugin)
+    teacher_spec = registry.get("teachers", teacher.plugin)
+    augmenter_spec = registry.get("augmenters", augmenter.plugin)
+    assert isinstance(loss_spec, LossSpec) and isinstance(student_spec, StudentSpec)
+    assert isinstance(teacher_spec, TeacherSpec) and isinstance(augmenter_spec, AugmenterSpec)
+    missing = sorted(loss_spec.needs - student_spec.exposes)
+    if missing:
+        return f"loss {loss.name!r} needs {', '.join(missing)}, which student {student.name!r} does not expose"
+    missing = sorted(loss_spec.needs - teacher_spec.exposes)
+    if missing:
+        return f"loss {loss.name!r} needs teacher {', '.join(missing)}, which teacher {teacher.name!r} does not expose"
+    if loss_spec.uses == {GOLD_LABELS} and not augmenter_spec.gold_labels:
+        return (
+            f"loss {loss.name!r} learns from gold labels only, and augmenter "
+            f"{augmenter.name!r} makes unlabelled text"
+        )
+    if not loss_spec.uses & {GOLD_LABELS, TEACHER_LOGITS}:
+        return f"loss {loss.name!r} declares no training signal"
+    return None
+
+
+def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan:
+    """Expand the cartesian product; ``data_source`` fingerprints where data comes from."""
+    where = matrix.path
+    axes = {kind: [resolve(e, registry, where) for e in entries] for kind, entries in matrix.axes.items()}
+    budget, measure = matrix.budget, asdict(matrix.measure)
+    measure.pop("isolate")  # where it runs does not change what is measured
+    stages: dict[str, Stage] = {}
+    teacher_rows: dict[str, TeacherRow] = {}
+    cells: list[Cell] = []
+    dropped: list[Dropped] = []
+
+    def add(kind: str, config: dict, deps: tuple[str, ...], label: str) -> str:
+        key = content_key(kind, config, deps)
+        stages.setdefault(key, Stage(kind, key, deps, label))
+        return key
+
+    for dataset, teacher, augmenter, seed in itertools.product(
+        axes["datasets"], axes["teachers"], axes["augmenters"], matrix.seeds
+    ):
+        data_cfg = dataset.config() | {
+            "source": data_source,
+            "max_train_examples": budget.max_train_examples,
+            "max_select_examples": budget.max_select_examples,
+            "seed": seed,
+        }
+        data_key = add("data", data_cfg, (), f"load {dataset.name} (seed {seed})")
+        teacher_key = add(
+            "teacher",
+            teacher.config() | {"budget": budget.teacher_part(), "seed": seed},
+            (data_key,),
+            f"fine-tune {teacher.name} on {dataset.name} (seed {seed})",
+        )
+        row_key = content_key("measure", {"role": "teacher", "measure": measure}, (teacher_key,))
+        teacher_rows.setdefault(row_key, TeacherRow(row_key, dataset, teacher, seed, data_key, teacher_key))
+        transfer_key = add(
+            "transfer",
+            augmenter.config() | {"max_transfer_examples": budget.max_transfer_examples, "seed": seed},
+            (data_key,),
+            f"transfer set {augmenter.name} for {dataset.name} (seed {seed})",
+        )
+        annotate_key = add(
+            "annotate",
+            {"max_length": budget.max_length},
+            (teacher_key, transfer_key),
+            f"annotate {augmenter.name} transfer set with {teacher.name} on {dataset.name} (seed {seed})",
+        )
+        for student, loss in itertools.product(axes["students"], axes["losses"]):
+            label = (
+                f"{dataset.name} | {teacher.name} -> {student.name} "
+                f"[{loss.name}, {augmenter.name}, seed {seed}]"
+            )
+            reason = incompatibility(registry, teacher, student, loss, augmenter)
+            if reason:
+                dropped.append(Dropped(label, reason))
+                continue
+            student_key = content_key(
+                "student",
+                {
+                    "student": student.config(),
+                    "loss": loss.config(),
+                    "budget": budget.student_part(),
+                    "seed": seed,
+                },
+                (annotate_key,),
+            )
+            cell_key = content_key("measure", {"role": "student", "measure": measure}, (student_key,))
+            cells.append(
+                Cell(
+                    cell_key, dataset, teacher, augmenter, student, loss, seed,
+                    data_key, teacher_key, transfer_key, annotate_key, student_key,
+                )
+            )
+    return Plan(matrix, tuple(stages.values()), tuple(teacher_rows.values()), tuple(cells), tuple(dropped))

