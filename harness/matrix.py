@@ -160,6 +160,9 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
     options = raw.get("options", {})
     if not isinstance(options, dict) or any(k not in KINDS for k in options):
         raise BenchError(f"{path}: [options] holds tables named after kinds: {', '.join(KINDS)}")
+    for kind, per_plugin in options.items():
+        if not isinstance(per_plugin, dict) or not all(isinstance(v, dict) for v in per_plugin.values()):
+            raise BenchError(f"{path}: [options.{kind}] must hold one table per plugin: [options.{kind}.NAME]")
     axes = {kind: _entries(kind, raw[kind], options.get(kind, {}), path) for kind in KINDS}
     for kind, per_plugin in options.items():
         used = {e.plugin for e in axes[kind]}

@@ -13,9 +13,18 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .errors import BenchError
 from .matrix import Entry, Matrix
 from .registry import Registry
-from .specs import GOLD_LABELS, TEACHER_LOGITS, AugmenterSpec, LossSpec, StudentSpec, TeacherSpec
+from .specs import (
+    GOLD_LABELS,
+    SINGULAR,
+    TEACHER_LOGITS,
+    AugmenterSpec,
+    LossSpec,
+    StudentSpec,
+    TeacherSpec,
+)
 
 # Bump a stage's version when its code changes what it computes: old cache entries
 # then miss instead of being silently reused.
@@ -105,8 +114,11 @@ class Plan:
 
 
 def resolve(entry: Entry, registry: Registry, where: str) -> Component:
-    spec = registry.get(entry.kind, entry.plugin)
-    options = spec.resolve(dict(entry.options), f"{where}: {entry.kind[:-1]} {entry.name!r}")
+    try:
+        spec = registry.get(entry.kind, entry.plugin)
+    except BenchError as exc:
+        raise BenchError(f"{where}: {exc}") from None
+    options = spec.resolve(dict(entry.options), f"{where}: {SINGULAR[entry.kind]} {entry.name!r}")
     return Component(entry.kind, entry.plugin, entry.name, tuple(sorted(options.items())))
 
 
@@ -168,7 +180,12 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
             (data_key,),
             f"fine-tune {teacher.name} on {dataset.name} (seed {seed})",
         )
-        row_key = content_key("measure", {"role": "teacher", "measure": measure}, (teacher_key,))
+        # Row keys carry display names: two entries sharing a plugin and options share
+        # every stage, but each keeps its own leaderboard row.
+        row_key = content_key(
+            "measure", {"role": "teacher", "measure": measure, "names": [dataset.name, teacher.name]},
+            (teacher_key,),
+        )
         teacher_rows.setdefault(row_key, TeacherRow(row_key, dataset, teacher, seed, data_key, teacher_key))
         transfer_key = add(
             "transfer",
@@ -201,7 +218,10 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                 },
                 (annotate_key,),
             )
-            cell_key = content_key("measure", {"role": "student", "measure": measure}, (student_key,))
+            names = [dataset.name, teacher.name, augmenter.name, student.name, loss.name]
+            cell_key = content_key(
+                "measure", {"role": "student", "measure": measure, "names": names}, (student_key,)
+            )
             cells.append(
                 Cell(
                     cell_key, dataset, teacher, augmenter, student, loss, seed,

@@ -16,7 +16,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import BenchError
-from .specs import KINDS, SPEC_TYPES, Spec
+from .specs import KINDS, SINGULAR, SPEC_TYPES, Spec
 
 BUILTIN_PLUGINS: tuple[str, ...] = tuple(
     f"distill_bench.plugins.{kind}" for kind in KINDS
@@ -62,7 +62,7 @@ class Registry:
         except KeyError:
             available = ", ".join(sorted(self.specs.get(kind, {}))) or "none"
             raise BenchError(
-                f"unknown {kind[:-1]} {name!r} (available: {available})"
+                f"unknown {SINGULAR.get(kind, kind)} {name!r} (available: {available})"
             ) from None
 
 
@@ -73,7 +73,7 @@ def collect(pm: pluggy.PluginManager) -> Registry:
     for kind in KINDS:
         caller = getattr(pm.hook, f"register_{kind}")
         # Call each implementation on its own so every spec knows its plugin.
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order (pluggy calls LIFO)
             source = impl.plugin_name
 
             def register(spec: Spec, *, _kind: str = kind, _source: str = source) -> None:
@@ -86,7 +86,7 @@ def collect(pm: pluggy.PluginManager) -> Registry:
                 previous = sources.get((_kind, spec.name))
                 if previous is not None:
                     raise BenchError(
-                        f"{_kind[:-1]} {spec.name!r} is registered twice: "
+                        f"{SINGULAR[_kind]} {spec.name!r} is registered twice: "
                         f"by {previous!r} and by {_source!r}"
                     )
                 specs[_kind][spec.name] = spec

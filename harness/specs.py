@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from .errors import BenchError
 
 KINDS: tuple[str, ...] = ("datasets", "teachers", "students", "losses", "augmenters")
+SINGULAR: dict[str, str] = {kind: "loss" if kind == "losses" else kind[:-1] for kind in KINDS}
 
 # Capability vocabulary shared by students, teachers and losses.
 LOGITS = "logits"
@@ -85,13 +86,13 @@ class Spec:
         if unknown:
             expected = ", ".join(sorted(known)) or "none"
             raise BenchError(
-                f"{where}: unknown option {unknown[0]!r} for {self.kind[:-1]} {self.name!r} "
+                f"{where}: unknown option {unknown[0]!r} for {SINGULAR[self.kind]} {self.name!r} "
                 f"(options: {expected})"
             )
         missing = [n for n, o in sorted(known.items()) if o.default is None and n not in given]
         if missing:
             raise BenchError(
-                f"{where}: {self.kind[:-1]} {self.name!r} needs option {missing[0]!r} "
+                f"{where}: {SINGULAR[self.kind]} {self.name!r} needs option {missing[0]!r} "
                 f"({known[missing[0]].help or known[missing[0]].type.__name__})"
             )
         return {

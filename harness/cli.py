@@ -1,0 +1,252 @@
+"""The `bench` command: list plugins, plan and run matrices, write leaderboards.
+
+Listing and planning never import torch; only `bench run` without --dry-run does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import BenchError
+from .specs import KINDS
+
+DATA_ENV = "BENCH_DATA_DIR"
+
+
+def _console():
+    from rich.console import Console
+
+    # soft_wrap: long plan lines stay whole in logs; markup off: labels contain [brackets]
+    console = Console(highlight=False, soft_wrap=True, markup=False)
+    if not console.is_terminal:  # logs and CI: wide enough that leaderboards stay readable
+        console.width = max(console.width, 200)
+    return console
+
+
+def _data_dir(arg: str | None) -> Path | None:
+    value = arg or os.environ.get(DATA_ENV)
+    if not value:
+        return None  # datasets load from the Hugging Face Hub
+    path = Path(value)
+    if not path.is_dir():
+        source = "--data-dir" if arg else DATA_ENV
+        raise BenchError(f"{source}: data directory {path} does not exist (expected the layout of shared/data)")
+    return path
+
+
+def cmd_list(args) -> int:
+    from .registry import load_registry
+
+    registry = load_registry(args.disable_plugin)
+    if args.kind and args.kind not in KINDS:
+        raise BenchError(f"unknown kind {args.kind!r} (kinds: {', '.join(KINDS)})")
+    console = _console()
+    for kind in [args.kind] if args.kind else KINDS:
+        console.print(kind, style="bold")
+        for name, spec in sorted(registry.specs[kind].items()):
+            flags = []
+            for attr in ("primary_metric", "exposes", "needs", "uses", "gold_labels"):
+                value = getattr(spec, attr, None)
+                if value is not None and value != frozenset():
+                    shown = ", ".join(sorted(value)) if isinstance(value, frozenset) else value
+                    flags.append(f"{attr}={shown}")
+            console.print(f"  {name}  {spec.description}")
+            if flags:
+                console.print(f"      {'; '.join(flags)}", style="dim")
+            for opt in spec.options:
+                default = "required" if opt.default is None else repr(opt.default)
+                console.print(f"      {opt.name} = {default}  ({opt.type.__name__}) {opt.help}")
+        console.print()
+    return 0
+
+
+def cmd_plugins(args) -> int:
+    from .registry import make_plugin_manager, plugin_origins
+
+    console = _console()
+    pm = make_plugin_manager(disabled=args.disable_plugin)
+    for name, origin, hooks in plugin_origins(pm):
+        console.print(f"{name}: {origin}" + (f"\n    hooks: {hooks}" if hooks else ""))
+    return 0
+
+
+def _planned(args):
+    from .cache import Cache, default_cache_dir, fingerprint_tree
+    from .matrix import load_matrix
+    from .plan import make_plan
+    from .registry import load_registry
+
+    matrix = load_matrix(args.matrix)
+    registry = load_registry(args.disable_plugin)
+    data_dir = _data_dir(args.data_dir)
+    source = f"dir:{fingerprint_tree(data_dir)}" if data_dir else "hub"
+    plan = make_plan(matrix, registry, source)
+    cache = Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir())
+    return matrix, registry, data_dir, plan, cache
+
+
+def _store(args):
+    from .store import Store
+
+    return Store(Path(args.results_dir) / "bench.sqlite")
+
+
+def print_plan(plan, cache, store, console) -> None:
+    console.print(f"matrix {plan.matrix.name} ({plan.matrix.path})", style="bold")
+    console.print(f"{len(plan.cells)} cells + {len(plan.teacher_rows)} teacher rows; "
+                  f"{len(plan.dropped)} dropped as incompatible")
+    console.print("\nshared stages", style="bold")
+    for stage in plan.stages:
+        state = "cached" if cache.exists(stage.kind, stage.key) else "to compute"
+        console.print(f"  {stage.kind:<9} {stage.key}  {state:<10}  {stage.label}")
+    console.print("\ncells", style="bold")
+    for row in plan.teacher_rows:
+        done = "done" if store.done(plan.matrix.name, row.key) else "to run"
+        console.print(f"  {done:<7} {row.dataset.name} | {row.teacher.name} (teacher row, seed {row.seed})")
+    for cell in plan.cells:
+        done = "done" if store.done(plan.matrix.name, cell.key) else (
+            "cached" if cache.exists("student", cell.student_key) else "to run")
+        console.print(f"  {done:<7} {cell.label}")
+    if plan.dropped:
+        console.print("\ndropped", style="bold")
+        for d in plan.dropped:
+            console.print(f"  {d.label}: {d.reason}")
+
+
+def _preamble(plan, args, seconds: float | None, rows) -> str:
+    from .environment import cpu_model
+    from .report import total_compute_seconds
+
+    b = plan.matrix.budget
+    lines = [
+        f"Matrix `{plan.matrix.path}`" + (f": {plan.matrix.description}" if plan.matrix.description else ""),
+        "",
+        f"Reproduce: `bench run --matrix {plan.matrix.path}` (with `BENCH_DATA_DIR` pointing at the data).",
+        f"Hardware: {cpu_model()}, {os.cpu_count()} CPUs, measured with {plan.matrix.measure.threads} threads"
+        f" ({platform.python_version()}, {platform.system()}).",
+        f"Budget: train examples {b.max_train_examples or 'all'}, selection {b.max_select_examples or 'all'}, "
+        f"teacher {b.teacher_epochs} epochs at lr {b.teacher_lr:g}, students {b.student_epochs} epochs "
+        f"at lr {b.student_lr:g}, max length {b.max_length}; seeds {list(plan.matrix.seeds)}.",
+        f"Compute time of the stages behind this table (each counted once): "
+        f"{total_compute_seconds(rows) / 60:.1f} min.",
+    ]
+    if seconds is not None:
+        lines.append(f"Last `bench run`: {seconds:.0f} s wall, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.")
+    return "\n".join(lines)
+
+
+def write_report(plan, store, args, console, seconds: float | None = None) -> Path:
+    from .report import render_markdown, rich_tables
+
+    rows = [r for r in store.rows(plan.matrix.name)
+            if r.key in {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}]
+    markdown = render_markdown(
+        f"Leaderboard: {plan.matrix.name}", rows,
+        dropped=[(d.label, d.reason) for d in plan.dropped],
+        preamble=_preamble(plan, args, seconds, rows),
+    )
+    out = Path(args.results_dir) / f"{plan.matrix.name}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".md.tmp")
+    tmp.write_text(markdown)
+    tmp.replace(out)
+    for table in rich_tables(rows):
+        console.print(table)
+    console.print(f"leaderboard written to {out}")
+    return out
+
+
+def cmd_run(args) -> int:
+    matrix, registry, data_dir, plan, cache = _planned(args)
+    store = _store(args)
+    console = _console()
+    if args.dry_run:
+        print_plan(plan, cache, store, console)
+        return 0
+    from .progress import PrintProgress, RichProgress
+    from .registry import BUILTIN_PLUGINS, make_plugin_manager
+    from .runner import Runner
+
+    pm = make_plugin_manager(disabled=args.disable_plugin)
+    entrypoint_plugins = {id(p) for p, _ in pm.list_plugin_distinfo()}
+    modules = tuple(
+        name for name, p in pm.list_name_plugin()
+        if p is not None and name not in BUILTIN_PLUGINS and id(p) not in entrypoint_plugins
+        and hasattr(p, "__name__")
+    )
+    started = time.perf_counter()
+    progress = RichProgress(console) if console.is_terminal else PrintProgress()
+    runner = Runner(plan, registry, cache, store, data_dir, progress, modules, tuple(args.disable_plugin))
+    with progress if isinstance(progress, RichProgress) else _null():
+        # load every dataset first: a missing file stops the run before any training
+        for cell in [*plan.teacher_rows, *plan.cells]:
+            runner.task(cell.dataset, cell.seed, cell.data_key)
+        summary = runner.run()
+    seconds = time.perf_counter() - started
+    write_report(plan, store, args, console, seconds)
+    computed = ", ".join(f"{k} {v}" for k, v in summary.computed.items()) or "nothing (all cached)"
+    console.print(f"{summary.ok} rows ok, {summary.failed} failed, {summary.skipped} already in the store; "
+                  f"computed: {computed}; {seconds:.1f} s")
+    return summary.exit_code
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def cmd_report(args) -> int:
+    _, _, _, plan, _ = _planned(args)
+    write_report(plan, _store(args), args, _console())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
+                        help="block a plugin by name (repeatable; also BENCH_DISABLE_PLUGINS)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="registered components, their options and defaults")
+    p.add_argument("kind", nargs="?", help=f"one of: {', '.join(KINDS)}")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("plugins", help="loaded plugins and where they come from")
+    p.set_defaults(func=cmd_plugins)
+
+    for name, func, text in (("run", cmd_run, "run a matrix (or --dry-run to see its plan)"),
+                             ("report", cmd_report, "rewrite a matrix's leaderboard from the store")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--matrix", required=True, help="matrix TOML file")
+        p.add_argument("--data-dir", help=f"local data directory (default ${DATA_ENV}; none: the Hub)")
+        p.add_argument("--cache-dir", help="stage cache (default $BENCH_CACHE_DIR or ~/.cache/distill-bench)")
+        p.add_argument("--results-dir", default="results", help="where bench.sqlite and leaderboards live")
+        if name == "run":
+            p.add_argument("--dry-run", action="store_true", help="print the plan; run nothing")
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bench: interrupted; finished rows are in the store, run again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Fine-tune and run any Hugging Face sequence classifier as a teacher."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from .batching import length_grouped_batches, pad
+from .data import TaskData
+from .errors import BenchError
+from .matrix import Budget
+from .metrics import METRICS
+from .progress import Progress, quiet
+
+transformers.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+
+
+def load_tokenizer(path: str):
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"teacher model {path}: cannot load a tokenizer ({str(exc).splitlines()[0]})") from None
+
+
+def load_classifier(path: str, num_labels: int | None = None, label_names: Sequence[str] = ()):
+    kwargs = {}
+    if num_labels is not None:
+        kwargs = dict(
+            num_labels=num_labels,
+            id2label=dict(enumerate(label_names)),
+            label2id={name: i for i, name in enumerate(label_names)},
+        )
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"teacher model {path}: cannot load ({str(exc).splitlines()[0]})") from None
+    except RuntimeError as exc:  # a classifier head of another size
+        if "size mismatch" in str(exc):
+            raise BenchError(
+                f"teacher model {path}: its classifier head does not have {num_labels} labels"
+            ) from None
+        raise
+
+
+@torch.inference_mode()
+def predict_logits(
+    model, ids: Sequence[Sequence[int]], pad_id: int, batch_size: int, device: torch.device,
+    progress: Progress = quiet, description: str = "predict",
+) -> np.ndarray:
+    """Logits in input order; batches are length-sorted so padding stays small."""
+    model.eval()
+    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
+    batches = length_grouped_batches([len(x) for x in ids], batch_size, seed=None)
+    for batch in progress.track(batches, description):
+        input_ids, mask = pad([ids[i] for i in batch], pad_id)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
+        out[batch] = logits.float().cpu().numpy()
+    return out
+
+
+def _linear_warmup_decay(warmup: int, total: int) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return factor
+
+
+class HFTeacher:
+    def __init__(self, path: str, options: dict):
+        self.path = path
+        self.options = options
+
+    def encode(self, tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
+        return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+    def finetune(self, task: TaskData, budget: Budget, seed: int, out_dir: Path, device: torch.device,
+                 progress: Progress = quiet) -> dict:
+        torch.manual_seed(seed)
+        tokenizer = load_tokenizer(self.path)
+        model = load_classifier(self.path, task.num_labels, task.label_names).to(device)
+        train_ids = self.encode(tokenizer, task.train.texts, budget.max_length)
+        select_ids = self.encode(tokenizer, task.select.texts, budget.max_length)
+        labels = torch.tensor(task.train.labels)
+        metric = METRICS[task.primary_metric]
+        steps_per_epoch = math.ceil(len(train_ids) / budget.teacher_batch_size)
+        total_steps = steps_per_epoch * budget.teacher_epochs
+        eval_every = max(1, steps_per_epoch // max(1, budget.teacher_evals_per_epoch))
+
+        # optimizer: AdamW without decay on biases and LayerNorm, linear warm-up then decay
+        decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+        no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": self.options["weight_decay"]},
+             {"params": no_decay, "weight_decay": 0.0}],
+            lr=budget.teacher_lr,
+        )
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, _linear_warmup_decay(int(budget.teacher_warmup * total_steps), total_steps)
+        )
+        best_score, best_state, best_step, stale, step = -math.inf, None, 0, 0, 0
+        evaluations, started = [], time.perf_counter()
+        stop = False
+        for epoch in range(budget.teacher_epochs):
+            batches = length_grouped_batches([len(x) for x in train_ids], budget.teacher_batch_size, seed + epoch)
+            model.train()
+            for batch in progress.track(batches, f"fine-tune epoch {epoch + 1}/{budget.teacher_epochs}"):
+                # forward and backward on one length-grouped, dynamically padded batch
+                input_ids, mask = pad([train_ids[i] for i in batch], tokenizer.pad_token_id)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                    out = model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
+                                labels=labels[batch].to(device))
+                out.loss.backward()
+                # step: clip, update, schedule
+                torch.nn.utils.clip_grad_norm_(model.parameters(), self.options["max_grad_norm"])
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                # select: score on the held-out split, keep the best weights, stop when stale
+                if step % eval_every == 0 or step == total_steps:
+                    logits = predict_logits(model, select_ids, tokenizer.pad_token_id,
+                                            budget.annotate_batch_size, device)
+                    score = metric(task.select.labels, logits.argmax(-1))
+                    evaluations.append({"step": step, "select_score": score, "loss": out.loss.item()})
+                    if score > best_score:
+                        best_score, best_step, stale = score, step, 0
+                        best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+                    else:
+                        stale += 1
+                        stop = stale >= self.options["patience"]
+                    model.train()
+                if stop:
+                    break
+            if stop:
+                break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.save_pretrained(out_dir, safe_serialization=True)
+        tokenizer.save_pretrained(out_dir)
+        return {
+            "finetune_seconds": time.perf_counter() - started,
+            "steps": step,
+            "best_step": best_step,
+            "best_select_score": best_score,
+            "stopped_early": stop,
+            "evaluations": evaluations,
+            "train_examples": len(train_ids),
+            "device": str(device),
+        }
+
+    def predictor(self, ckpt_dir: Path, device: torch.device, max_length: int, batch_size: int,
+                  progress: Progress = quiet) -> Callable[[Sequence[str]], np.ndarray]:
+        tokenizer = load_tokenizer(str(ckpt_dir))
+        model = load_classifier(str(ckpt_dir)).to(device)
+
+        def predict(texts: Sequence[str], description: str = "annotate") -> np.ndarray:
+            ids = self.encode(tokenizer, texts, max_length)
+            return predict_logits(model, ids, tokenizer.pad_token_id, batch_size, device, progress, description)
+
+        return predict
+
+    def tokenizer(self, ckpt_dir: Path):
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(Path(ckpt_dir) / "tokenizer.json"))
+
+    def inference_model(self, ckpt_dir: Path, max_length: int):
+        tokenizer = load_tokenizer(str(ckpt_dir))
+        model = load_classifier(str(ckpt_dir)).eval()
+
+        def encode(texts: Sequence[str]) -> dict:
+            enc = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
+                            return_tensors="pt")
+            return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+
+        return model, encode

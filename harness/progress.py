@@ -1,0 +1,68 @@
+"""Progress reporting for long loops: rich bars in a terminal, silence in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sized
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Progress:
+    """No output. Subclasses show bars; loops only ever call ``track`` and ``log``."""
+
+    def track(self, items: Iterable[T], description: str) -> Iterator[T]:
+        yield from items
+
+    def log(self, message: str) -> None:
+        pass
+
+
+quiet = Progress()
+
+
+class PrintProgress(Progress):
+    """Plain lines, for logs and CI."""
+
+    def log(self, message: str) -> None:
+        print(message, flush=True)
+
+
+class RichProgress(Progress):
+    """A bar per loop under one overall matrix bar, drawn by rich."""
+
+    def __init__(self, console=None):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as _RichProgress
+
+        self._bars = _RichProgress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+        )
+        self.console = self._bars.console
+
+    def __enter__(self):
+        self._bars.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._bars.__exit__(*exc)
+
+    def track(self, items: Iterable[T], description: str) -> Iterator[T]:
+        total = len(items) if isinstance(items, Sized) else None
+        task = self._bars.add_task(description, total=total)
+        try:
+            for item in items:
+                yield item
+                self._bars.advance(task)
+        finally:
+            self._bars.remove_task(task)
+
+    def log(self, message: str) -> None:
+        self._bars.console.print(message, highlight=False, markup=False)

@@ -1,0 +1,333 @@
+"""Execute a plan: each stage computed at most once per key, each cell a result row.
+
+    data -> teacher fine-tune -> transfer set -> annotate -> student distill -> evaluate -> measure
+
+A stage's output lives in the cache under its key; a cell whose row is already in the
+store is skipped. A failing cell is recorded with its stage and error; the rest go on.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+
+from . import student_io
+from .batching import pick_device
+from .cache import Cache, read_json, write_json
+from .data import Split, TaskData, TransferSet, subsample
+from .distill import distill, predict
+from .environment import environment
+from .errors import BenchError
+from .matrix import Budget
+from .measure import MeasureRequest, run_measurement
+from .metrics import METRICS, score_all
+from .plan import Cell, Component, Plan, TeacherRow
+from .progress import Progress, quiet
+from .registry import Registry
+from .store import ResultRow, Store
+
+
+class StageFailed(Exception):
+    def __init__(self, stage: str, error: str):
+        super().__init__(f"{stage}: {error}")
+        self.stage, self.error = stage, error
+
+
+@dataclass
+class RunSummary:
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    computed: dict[str, int] = field(default_factory=dict)  # stage kind -> entries computed now
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def _task_to_json(task: TaskData) -> dict:
+    return {
+        "name": task.name, "label_names": list(task.label_names), "primary_metric": task.primary_metric,
+        "splits": {
+            role: {"name": s.name, "texts": list(s.texts), "labels": list(s.labels)}
+            for role, s in (("train", task.train), ("select", task.select), ("evaluation", task.evaluation))
+        },
+    }
+
+
+def _task_from_json(obj: dict) -> TaskData:
+    splits = {
+        role: Split(s["name"], tuple(s["texts"]), tuple(s["labels"])) for role, s in obj["splits"].items()
+    }
+    return TaskData(obj["name"], tuple(obj["label_names"]), splits["train"], splits["select"],
+                    splits["evaluation"], obj["primary_metric"])
+
+
+class Runner:
+    def __init__(
+        self,
+        plan: Plan,
+        registry: Registry,
+        cache: Cache,
+        store: Store,
+        data_dir: Path | None,
+        progress: Progress = quiet,
+        plugin_modules: tuple[str, ...] = (),
+        disabled: tuple[str, ...] = (),
+        device: torch.device | None = None,
+    ):
+        self.plan, self.registry, self.cache, self.store = plan, registry, cache, store
+        self.data_dir, self.progress = data_dir, progress
+        self.plugin_modules, self.disabled = plugin_modules, disabled
+        self.device = device or pick_device()
+        self.budget: Budget = plan.matrix.budget
+        self.matrix_name = plan.matrix.name
+        self._memo: dict[str, object] = {}  # stage key -> loaded output, for this process
+        self._failed: dict[str, StageFailed] = {}  # stage key -> why, so a bad stage fails once
+        self.summary = RunSummary()
+
+    # -- stages -------------------------------------------------------------------------
+
+    def _stage(self, kind: str, key: str, compute, load):
+        """Cached output of a stage: memory, then disk, then computed and stored."""
+        if key in self._memo:
+            return self._memo[key]
+        if key in self._failed:
+            raise self._failed[key]
+        try:
+            entry = self.cache.get(kind, key)
+            if entry is None:
+                started = time.perf_counter()
+                with self.cache.put(kind, key) as scratch:
+                    info = compute(scratch) or {}
+                    info["seconds"] = time.perf_counter() - started
+                    write_json(scratch / "info.json", info)
+                self.summary.computed[kind] = self.summary.computed.get(kind, 0) + 1
+                entry = self.cache.entry(kind, key)
+            value = load(entry)
+        except (StageFailed, BenchError):  # bad input stops the run; rows written stay
+            raise
+        except Exception as exc:  # one bad stage fails its cells, not the matrix
+            failure = StageFailed(kind, f"{type(exc).__name__}: {exc}")
+            failure.__cause__ = exc
+            self.progress.log(f"stage {kind} {key} failed: {traceback.format_exc(limit=-3)}")
+            self._failed[key] = failure
+            raise failure from exc
+        self._memo[key] = value
+        return value
+
+    def task(self, dataset: Component, seed: int, key: str) -> TaskData:
+        def compute(out: Path) -> dict:
+            spec = self.registry.get("datasets", dataset.plugin)
+            task = spec.factory(dataset.options_dict(), self.data_dir)
+            task = subsample(task, self.budget.max_train_examples, self.budget.max_select_examples, seed)
+            write_json(out / "task.json", _task_to_json(task))
+            return {"train": len(task.train), "select": len(task.select), "evaluation": len(task.evaluation)}
+
+        return self._stage("data", key, compute, lambda entry: _task_from_json(read_json(entry / "task.json")))
+
+    def teacher_model(self, teacher: Component):
+        return self.registry.get("teachers", teacher.plugin).factory(teacher.options_dict())
+
+    def teacher(self, row: TeacherRow | Cell) -> Path:
+        task = self.task(row.dataset, row.seed, row.data_key)
+
+        def compute(out: Path) -> dict:
+            model = self.teacher_model(row.teacher)
+            self.progress.log(f"fine-tuning {row.teacher.name} on {task.name} ({len(task.train)} examples)")
+            info = model.finetune(task, self.budget, row.seed, out, self.device, self.progress)
+            # score once here: the teacher row and every cell's agreement read these logits
+            predict_fn = model.predictor(out, self.device, self.budget.max_length,
+                                         self.budget.annotate_batch_size, self.progress)
+            save_file({"evaluation": predict_fn(task.evaluation.texts, "teacher on evaluation split")},
+                      str(out / "predictions.safetensors"))
+            return info
+
+        return self._stage("teacher", row.teacher_key, compute, lambda entry: entry)
+
+    def transfer(self, cell: Cell) -> TransferSet:
+        task = self.task(cell.dataset, cell.seed, cell.data_key)
+
+        def compute(out: Path) -> dict:
+            build = self.registry.get("augmenters", cell.augmenter.plugin).factory(cell.augmenter.options_dict())
+            transfer = build(task, cell.seed, self.budget.max_transfer_examples)
+            write_json(out / "transfer.json",
+                       {"texts": list(transfer.texts), "labels": list(transfer.labels), "source": transfer.source})
+            return {"size": len(transfer.texts), "source": transfer.source}
+
+        def load(entry: Path) -> TransferSet:
+            obj = read_json(entry / "transfer.json")
+            return TransferSet(tuple(obj["texts"]), tuple(obj["labels"]), obj["source"])
+
+        return self._stage("transfer", cell.transfer_key, compute, load)
+
+    def annotation(self, cell: Cell) -> np.ndarray:
+        teacher_dir = self.teacher(cell)
+        transfer = self.transfer(cell)
+
+        def compute(out: Path) -> dict:
+            predict_fn = self.teacher_model(cell.teacher).predictor(
+                teacher_dir, self.device, self.budget.max_length, self.budget.annotate_batch_size, self.progress
+            )
+            save_file({"logits": predict_fn(transfer.texts, "annotate transfer set")}, str(out / "logits.safetensors"))
+            return {"examples": len(transfer.texts)}
+
+        return self._stage("annotate", cell.annotate_key, compute,
+                           lambda entry: load_file(str(entry / "logits.safetensors"))["logits"])
+
+    def student(self, cell: Cell) -> Path:
+        task = self.task(cell.dataset, cell.seed, cell.data_key)
+        teacher_dir = self.teacher(cell)
+        transfer = self.transfer(cell)
+        logits = self.annotation(cell)
+
+        def compute(out: Path) -> dict:
+            tokenizer = student_io.prepare(self.teacher_model(cell.teacher).tokenizer(teacher_dir))
+            max_len = self.budget.max_length
+            spec = self.registry.get("students", cell.student.plugin)
+            model = spec.factory(cell.student.options_dict(), tokenizer.get_vocab_size(), task.num_labels)
+            loss_fn = self.registry.get("losses", cell.loss.plugin).factory(cell.loss.options_dict())
+            info = distill(
+                model, loss_fn,
+                student_io.encode_words(tokenizer, transfer.texts, max_len), transfer.labels, logits,
+                student_io.encode_words(tokenizer, task.select.texts, max_len), task.select.labels,
+                METRICS[task.primary_metric], self.budget, cell.seed, self.device, task.num_labels, self.progress,
+            )
+            evaluation = predict(model, student_io.encode_words(tokenizer, task.evaluation.texts, max_len),
+                                 512, self.device, task.num_labels)
+            save_file({"evaluation": evaluation}, str(out / "predictions.safetensors"))
+            student_io.save_student(out, model, cell.student.plugin, cell.student.options_dict(),
+                                    task.num_labels, tokenizer)
+            return info
+
+        return self._stage("student", cell.student_key, compute, lambda entry: entry)
+
+    # -- rows ---------------------------------------------------------------------------
+
+    def _measure(self, role: str, plugin: str, options: dict, ckpt: Path, task: TaskData) -> dict:
+        request = MeasureRequest(
+            role=role, plugin=plugin, options=options, ckpt_dir=str(ckpt),
+            texts=task.evaluation.texts, max_length=self.budget.max_length,
+            config={k: getattr(self.plan.matrix.measure, k) for k in self.plan.matrix.measure.__dataclass_fields__},
+            plugin_modules=self.plugin_modules, disabled=self.disabled,
+        )
+        started = time.perf_counter()
+        result = run_measurement(request, isolate=self.plan.matrix.measure.isolate)
+        result["seconds"] = time.perf_counter() - started
+        return result
+
+    def _row(self, key: str, role: str, names: dict, seed: int, config: dict, work) -> ResultRow:
+        try:
+            metrics, measurements, timings = work()
+            row = ResultRow(self.matrix_name, key, role, seed=seed, status="ok", config=config,
+                            metrics=metrics, measurements=measurements, timings=timings,
+                            environment=environment(), **names)
+            self.summary.ok += 1
+        except StageFailed as failure:
+            row = ResultRow(self.matrix_name, key, role, seed=seed, status="failed", stage=failure.stage,
+                            error=failure.error, config=config, environment=environment(), **names)
+            self.summary.failed += 1
+        self.store.put(row)
+        return row
+
+    def teacher_row(self, row: TeacherRow) -> ResultRow:
+        names = dict(dataset=row.dataset.name, teacher=row.teacher.name, student=row.teacher.name,
+                     loss="", augmenter="")
+
+        def work():
+            task = self.task(row.dataset, row.seed, row.data_key)
+            ckpt = self.teacher(row)
+            evaluation = load_file(str(ckpt / "predictions.safetensors"))["evaluation"]
+            metrics = self._metrics(task, evaluation)
+            try:
+                measurements = self._measure("teacher", row.teacher.plugin, row.teacher.options_dict(), ckpt, task)
+            except Exception as exc:
+                raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
+            info = read_json(ckpt / "info.json")
+            return metrics, measurements, {
+                "data": self._info_seconds("data", row.data_key),
+                "teacher": {"key": row.teacher_key, "seconds": info["seconds"],
+                            "finetune_seconds": info.get("finetune_seconds")},
+                "measure": {"key": row.key, "seconds": measurements["seconds"]},
+            }
+
+        config = {"dataset": row.dataset.config(), "teacher": row.teacher.config(),
+                  "budget": self.budget.teacher_part(), "seed": row.seed}
+        return self._row(row.key, "teacher", names, row.seed, config, work)
+
+    def cell_row(self, cell: Cell) -> ResultRow:
+        names = dict(dataset=cell.dataset.name, teacher=cell.teacher.name, student=cell.student.name,
+                     loss=cell.loss.name, augmenter=cell.augmenter.name)
+
+        def work():
+            task = self.task(cell.dataset, cell.seed, cell.data_key)
+            ckpt = self.student(cell)
+            evaluation = load_file(str(ckpt / "predictions.safetensors"))["evaluation"]
+            teacher_eval = load_file(str(self.teacher(cell) / "predictions.safetensors"))["evaluation"]
+            metrics = self._metrics(task, evaluation)
+            metrics["teacher_agreement"] = float((evaluation.argmax(-1) == teacher_eval.argmax(-1)).mean())
+            transfer = self.transfer(cell)
+            metrics["transfer_size"] = len(transfer.texts)
+            try:
+                measurements = self._measure("student", cell.student.plugin, cell.student.options_dict(), ckpt, task)
+            except Exception as exc:
+                raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
+            train = read_json(ckpt / "info.json")
+            measurements["train_seconds"] = train["train_seconds"]
+            return metrics, measurements, {
+                stage: self._info_seconds(stage, key)
+                for stage, key in (("data", cell.data_key), ("teacher", cell.teacher_key),
+                                   ("transfer", cell.transfer_key), ("annotate", cell.annotate_key),
+                                   ("student", cell.student_key))
+            } | {"measure": {"key": cell.key, "seconds": measurements["seconds"]}}
+
+        config = {
+            "dataset": cell.dataset.config(), "teacher": cell.teacher.config(), "student": cell.student.config(),
+            "loss": cell.loss.config(), "augmenter": cell.augmenter.config(),
+            "budget": self.budget.student_part(), "seed": cell.seed,
+        }
+        return self._row(cell.key, "student", names, cell.seed, config, work)
+
+    def _info_seconds(self, stage: str, key: str) -> dict:
+        entry = self.cache.entry(stage, key)
+        seconds = read_json(entry / "info.json").get("seconds") if (entry / "info.json").is_file() else None
+        return {"key": key, "seconds": seconds}
+
+    @staticmethod
+    def _metrics(task: TaskData, logits: np.ndarray) -> dict:
+        metrics = score_all(task.evaluation.labels, logits.argmax(-1))
+        return {**metrics, "primary_metric": task.primary_metric, "primary": metrics[task.primary_metric],
+                "eval_split": task.evaluation.name, "eval_examples": len(task.evaluation)}
+
+    # -- the whole plan -----------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        started = time.perf_counter()
+        work = [("teacher", r) for r in self.plan.teacher_rows] + [("student", c) for c in self.plan.cells]
+        for role, item in self.progress.track(work, f"matrix {self.matrix_name}"):
+            if self.store.done(self.matrix_name, item.key):
+                self.summary.skipped += 1
+                continue
+            row = self.teacher_row(item) if role == "teacher" else self.cell_row(item)
+            self.progress.log(summary_line(row))
+        self.summary.seconds = time.perf_counter() - started
+        return self.summary
+
+
+def summary_line(row: ResultRow) -> str:
+    who = row.teacher if row.role == "teacher" else f"{row.teacher} -> {row.student} [{row.loss}, {row.augmenter}]"
+    head = f"{row.dataset} | {who} | seed {row.seed}"
+    if row.status != "ok":
+        return f"FAILED {head}: {row.stage}: {row.error}"
+    m, s = row.metrics, row.measurements
+    return (
+        f"done {head}: {m['primary_metric']} {100 * m['primary']:.1f} on {m['eval_split']}, "
+        f"{s['params_total'] / 1e6:.2f}M params, {s['cpu_throughput']['median']:.0f} sent/s"
+    )

@@ -1,0 +1,148 @@
+"""A whole tiny matrix through the real pipeline: tiny random-init BERT teacher, real students."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+from conftest import tiny_matrix_text
+
+from distill_bench import LossSpec, hookimpl
+from distill_bench.cache import Cache
+from distill_bench.cli import main
+from distill_bench.matrix import parse_matrix
+from distill_bench.plan import make_plan
+from distill_bench.registry import collect, make_plugin_manager
+from distill_bench.runner import Runner
+from distill_bench.specs import GOLD_LABELS, TEACHER_LOGITS
+from distill_bench.store import Store
+
+
+def run_cli(matrix_path: Path, results: Path, *extra: str) -> int:
+    return main(["run", "--matrix", str(matrix_path), "--results-dir", str(results), *extra])
+
+
+def test_tiny_matrix_end_to_end(bench_env, tiny_teacher_dir, tmp_path):
+    """Every cell and the teacher row land in the store with scores and measurements,
+    and the markdown leaderboard shows them relative to the teacher."""
+    matrix = tmp_path / "tiny.toml"
+    matrix.write_text(tiny_matrix_text(tiny_teacher_dir))
+    assert run_cli(matrix, bench_env["results"]) == 0
+
+    rows = Store(bench_env["results"] / "bench.sqlite").rows("tiny")
+    assert len(rows) == 1 + 2 * 2  # teacher row + 2 students x 2 losses
+    assert {r.status for r in rows} == {"ok"}
+    teacher = next(r for r in rows if r.role == "teacher")
+    assert teacher.metrics["eval_split"] == "dev" and teacher.metrics["eval_examples"] == 80
+    for row in rows:
+        assert 0.0 <= row.metrics["accuracy"] <= 1.0
+        assert row.measurements["params_total"] > row.measurements["params_no_embedding"] > 0
+        assert row.measurements["cpu_throughput"]["median"] > 0
+        assert row.measurements["cpu_latency_ms"]["p50"] > 0
+        assert row.environment["packages"]["torch"]
+        assert row.environment["cpu"]
+    students = [r for r in rows if r.role == "student"]
+    assert {(r.student, r.loss) for r in students} == {
+        (s, loss) for s in ("mlp", "bilstm") for loss in ("ce-hard", "kd-soft")
+    }
+    assert all(0.0 <= r.metrics["teacher_agreement"] <= 1.0 for r in students)
+    # The synthetic task is learnable: a distilled BiLSTM must beat chance clearly.
+    assert max(r.metrics["accuracy"] for r in students) > 0.7
+
+    board = (bench_env["results"] / "tiny.md").read_text()
+    assert "| teacher " in board and "% of teacher" in board and "speed-up" in board
+    assert "(teacher)" in board
+    for student in ("mlp", "bilstm"):
+        assert f"| {student} " in board
+
+
+def test_second_run_does_no_teacher_work(bench_env, tiny_teacher_dir, tmp_path):
+    """Rows in the store are skipped; with the store gone, every stage still comes from the cache."""
+    text = tiny_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("kd-soft", "mse-logits"))
+    matrix = parse_matrix(text, "tiny.toml")
+    registry = collect(make_plugin_manager())
+    plan = make_plan(matrix, registry, "test")
+    cache = Cache(bench_env["cache"])
+
+    def run(store_path: Path) -> Runner:
+        runner = Runner(plan, registry, cache, Store(store_path), bench_env["data"])
+        runner.run()
+        return runner
+
+    first = run(tmp_path / "a.sqlite")
+    assert first.summary.computed == {"data": 1, "teacher": 1, "transfer": 1, "annotate": 1, "student": 2}
+    again = run(tmp_path / "a.sqlite")
+    assert again.summary.skipped == 3 and again.summary.computed == {}
+    fresh_store = run(tmp_path / "b.sqlite")
+    assert fresh_store.summary.ok == 3 and fresh_store.summary.computed == {}
+
+
+def _nan_loss_plugin():
+    def factory(options):
+        def loss(student_out, batch):
+            return student_out["logits"].sum() * float("nan")
+
+        return loss
+
+    @hookimpl
+    def register_losses(register):
+        register(LossSpec(name="nan-loss", factory=factory, description="always NaN",
+                          uses=frozenset({GOLD_LABELS, TEACHER_LOGITS})))
+
+    return types.SimpleNamespace(register_losses=register_losses)
+
+
+def test_failing_cell_is_recorded_and_the_rest_go_on(bench_env, tiny_teacher_dir, tmp_path):
+    text = tiny_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("nan-loss", "ce-hard"))
+    registry = collect(make_plugin_manager(extra=[_nan_loss_plugin()]))
+    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    store = Store(tmp_path / "s.sqlite")
+    runner = Runner(plan, registry, Cache(bench_env["cache"]), store, bench_env["data"])
+    summary = runner.run()
+    assert summary.failed == 1 and summary.ok == 2 and summary.exit_code == 1
+    failed = next(r for r in store.rows() if r.status == "failed")
+    assert failed.loss == "nan-loss" and failed.stage == "student" and "nan" in failed.error.lower()
+    # A failed cell is not "done": the next run tries it again.
+    assert not store.done("tiny", failed.key)
+
+
+@pytest.mark.parametrize(
+    "matrix_text, message",
+    [
+        ("datasets = [", "malformed TOML"),
+        ('datasets = ["sst2"]\nteachers = ["nope"]\nstudents = ["mlp"]\nlosses = ["ce-hard"]\n'
+         'augmenters = ["none"]\nseeds = [0]\n', "unknown teacher 'nope'"),
+        ('datasets = []\nteachers = ["minilm-l6"]\nstudents = ["mlp"]\nlosses = ["ce-hard"]\n'
+         'augmenters = ["none"]\nseeds = [0]\n', "must be a non-empty list"),
+        ('datasets = ["sst2"]\nteachers = ["minilm-l6"]\nstudents = ["mlp"]\nlosses = ["kd-soft"]\n'
+         'augmenters = ["none"]\nseeds = [0]\n[options.losses.kd-soft]\ntemperature = "hot"\n',
+         "option 'temperature' must be float"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_keeps_results(bench_env, tiny_teacher_dir, tmp_path, capsys,
+                                                         matrix_text, message):
+    good = tmp_path / "tiny.toml"
+    good.write_text(tiny_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",)))
+    assert run_cli(good, bench_env["results"]) == 0
+    before = Store(bench_env["results"] / "bench.sqlite").rows()
+    capsys.readouterr()
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(matrix_text)
+    assert run_cli(bad, bench_env["results"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err and "bad.toml" in err
+    assert Store(bench_env["results"] / "bench.sqlite").rows() == before
+
+
+def test_missing_data_dir_and_file(bench_env, tiny_teacher_dir, tmp_path, capsys, monkeypatch):
+    matrix = tmp_path / "tiny.toml"
+    matrix.write_text(tiny_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",)))
+    assert run_cli(matrix, bench_env["results"], "--data-dir", str(tmp_path / "nowhere")) == 2
+    assert "nowhere does not exist" in capsys.readouterr().err
+    (bench_env["data"] / "sst2" / "dev.tsv").unlink()
+    assert run_cli(matrix, bench_env["results"]) == 2
+    err = capsys.readouterr().err
+    assert "sst2/dev.tsv: file not found" in err
+    assert not (bench_env["cache"] / "teacher").exists()  # stopped before any training
