@@ -24,7 +24,9 @@ def length_grouped_batches(
     rng.shuffle(order)
     window = batch_size * group
     for start in range(0, len(order), window):
-        order[start : start + window] = sorted(order[start : start + window], key=lambda i: lengths[i])
+        order[start : start + window] = sorted(
+            order[start : start + window], key=lambda i: lengths[i]
+        )
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(batches)
     return batches

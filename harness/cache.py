@@ -61,13 +61,16 @@ class Cache:
         try:
             expected = json.loads(manifest.read_text())["files"]
             damaged = [
-                name for name, digest in expected.items()
+                name
+                for name, digest in expected.items()
                 if not (path / name).is_file() or sha256_file(path / name) != digest
             ]
         except (OSError, ValueError, KeyError, TypeError):
             damaged = [MANIFEST]
         if damaged:
-            self.log(f"cache: {stage}/{key} is damaged ({damaged[0]} fails its checksum); recomputing")
+            self.log(
+                f"cache: {stage}/{key} is damaged ({damaged[0]} fails its checksum); recomputing"
+            )
             shutil.rmtree(path, ignore_errors=True)
             return None
         return path
@@ -82,9 +85,12 @@ class Cache:
             yield scratch
             files = {
                 str(p.relative_to(scratch)): sha256_file(p)
-                for p in sorted(scratch.rglob("*")) if p.is_file()
+                for p in sorted(scratch.rglob("*"))
+                if p.is_file()
             }
-            (scratch / MANIFEST).write_text(json.dumps({"stage": stage, "key": key, "files": files}, indent=1))
+            (scratch / MANIFEST).write_text(
+                json.dumps({"stage": stage, "key": key, "files": files}, indent=1)
+            )
             if final.exists():  # a damaged or concurrent copy; ours is complete
                 shutil.rmtree(final, ignore_errors=True)
             os.replace(scratch, final)

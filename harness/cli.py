@@ -36,7 +36,9 @@ def _data_dir(arg: str | None) -> Path | None:
     path = Path(value)
     if not path.is_dir():
         source = "--data-dir" if arg else DATA_ENV
-        raise BenchError(f"{source}: data directory {path} does not exist (expected the layout of shared/data)")
+        raise BenchError(
+            f"{source}: data directory {path} does not exist (expected the layout of shared/data)"
+        )
     return path
 
 
@@ -99,8 +101,10 @@ def _store(args):
 
 def print_plan(plan, cache, store, console) -> None:
     console.print(f"matrix {plan.matrix.name} ({plan.matrix.path})", style="bold")
-    console.print(f"{len(plan.cells)} cells + {len(plan.teacher_rows)} teacher rows; "
-                  f"{len(plan.dropped)} dropped as incompatible")
+    console.print(
+        f"{len(plan.cells)} cells + {len(plan.teacher_rows)} teacher rows; "
+        f"{len(plan.dropped)} dropped as incompatible"
+    )
     console.print("\nshared stages", style="bold")
     for stage in plan.stages:
         state = "cached" if cache.exists(stage.kind, stage.key) else "to compute"
@@ -108,10 +112,15 @@ def print_plan(plan, cache, store, console) -> None:
     console.print("\ncells", style="bold")
     for row in plan.teacher_rows:
         done = "done" if store.done(plan.matrix.name, row.key) else "to run"
-        console.print(f"  {done:<7} {row.dataset.name} | {row.teacher.name} (teacher row, seed {row.seed})")
+        console.print(
+            f"  {done:<7} {row.dataset.name} | {row.teacher.name} (teacher row, seed {row.seed})"
+        )
     for cell in plan.cells:
-        done = "done" if store.done(plan.matrix.name, cell.key) else (
-            "cached" if cache.exists("student", cell.student_key) else "to run")
+        done = (
+            "done"
+            if store.done(plan.matrix.name, cell.key)
+            else ("cached" if cache.exists("student", cell.student_key) else "to run")
+        )
         console.print(f"  {done:<7} {cell.label}")
     if plan.dropped:
         console.print("\ndropped", style="bold")
@@ -125,7 +134,8 @@ def _preamble(plan, args, seconds: float | None, rows) -> str:
 
     b = plan.matrix.budget
     lines = [
-        f"Matrix `{plan.matrix.path}`" + (f": {plan.matrix.description}" if plan.matrix.description else ""),
+        f"Matrix `{plan.matrix.path}`"
+        + (f": {plan.matrix.description}" if plan.matrix.description else ""),
         "",
         f"Reproduce: `bench run --matrix {plan.matrix.path}` (with `BENCH_DATA_DIR` pointing at the data).",
         f"Hardware: {cpu_model()}, {os.cpu_count()} CPUs, measured with {plan.matrix.measure.threads} threads"
@@ -137,17 +147,23 @@ def _preamble(plan, args, seconds: float | None, rows) -> str:
         f"{total_compute_seconds(rows) / 60:.1f} min.",
     ]
     if seconds is not None:
-        lines.append(f"Last `bench run`: {seconds:.0f} s wall, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.")
+        lines.append(
+            f"Last `bench run`: {seconds:.0f} s wall, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
+        )
     return "\n".join(lines)
 
 
 def write_report(plan, store, args, console, seconds: float | None = None) -> Path:
     from .report import render_markdown, rich_tables
 
-    rows = [r for r in store.rows(plan.matrix.name)
-            if r.key in {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}]
+    rows = [
+        r
+        for r in store.rows(plan.matrix.name)
+        if r.key in {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}
+    ]
     markdown = render_markdown(
-        f"Leaderboard: {plan.matrix.name}", rows,
+        f"Leaderboard: {plan.matrix.name}",
+        rows,
         dropped=[(d.label, d.reason) for d in plan.dropped],
         preamble=_preamble(plan, args, seconds, rows),
     )
@@ -171,28 +187,38 @@ def cmd_run(args) -> int:
         return 0
     from .progress import PrintProgress, RichProgress
     from .registry import BUILTIN_PLUGINS, make_plugin_manager
-    from .runner import Runner
+    from .runner import Runner, StageFailed
 
     pm = make_plugin_manager(disabled=args.disable_plugin)
     entrypoint_plugins = {id(p) for p, _ in pm.list_plugin_distinfo()}
     modules = tuple(
-        name for name, p in pm.list_name_plugin()
-        if p is not None and name not in BUILTIN_PLUGINS and id(p) not in entrypoint_plugins
+        name
+        for name, p in pm.list_name_plugin()
+        if p is not None
+        and name not in BUILTIN_PLUGINS
+        and id(p) not in entrypoint_plugins
         and hasattr(p, "__name__")
     )
     started = time.perf_counter()
     progress = RichProgress(console) if console.is_terminal else PrintProgress()
-    runner = Runner(plan, registry, cache, store, data_dir, progress, modules, tuple(args.disable_plugin))
+    runner = Runner(
+        plan, registry, cache, store, data_dir, progress, modules, tuple(args.disable_plugin)
+    )
     with progress if isinstance(progress, RichProgress) else _null():
         # load every dataset first: a missing file stops the run before any training
         for cell in [*plan.teacher_rows, *plan.cells]:
-            runner.task(cell.dataset, cell.seed, cell.data_key)
+            try:
+                runner.task(cell.dataset, cell.seed, cell.data_key)
+            except StageFailed as failure:
+                raise BenchError(f"dataset {cell.dataset.name!r}: {failure.error}") from None
         summary = runner.run()
     seconds = time.perf_counter() - started
     write_report(plan, store, args, console, seconds)
     computed = ", ".join(f"{k} {v}" for k, v in summary.computed.items()) or "nothing (all cached)"
-    console.print(f"{summary.ok} rows ok, {summary.failed} failed, {summary.skipped} already in the store; "
-                  f"computed: {computed}; {seconds:.1f} s")
+    console.print(
+        f"{summary.ok} rows ok, {summary.failed} failed, {summary.skipped} already in the store; "
+        f"computed: {computed}; {seconds:.1f} s"
+    )
     return summary.exit_code
 
 
@@ -212,8 +238,13 @@ def cmd_report(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
-                        help="block a plugin by name (repeatable; also BENCH_DISABLE_PLUGINS)")
+    parser.add_argument(
+        "--disable-plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="block a plugin by name (repeatable; also BENCH_DISABLE_PLUGINS)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="registered components, their options and defaults")
@@ -223,13 +254,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="loaded plugins and where they come from")
     p.set_defaults(func=cmd_plugins)
 
-    for name, func, text in (("run", cmd_run, "run a matrix (or --dry-run to see its plan)"),
-                             ("report", cmd_report, "rewrite a matrix's leaderboard from the store")):
+    for name, func, text in (
+        ("run", cmd_run, "run a matrix (or --dry-run to see its plan)"),
+        ("report", cmd_report, "rewrite a matrix's leaderboard from the store"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--matrix", required=True, help="matrix TOML file")
-        p.add_argument("--data-dir", help=f"local data directory (default ${DATA_ENV}; none: the Hub)")
-        p.add_argument("--cache-dir", help="stage cache (default $BENCH_CACHE_DIR or ~/.cache/distill-bench)")
-        p.add_argument("--results-dir", default="results", help="where bench.sqlite and leaderboards live")
+        p.add_argument(
+            "--data-dir", help=f"local data directory (default ${DATA_ENV}; none: the Hub)"
+        )
+        p.add_argument(
+            "--cache-dir", help="stage cache (default $BENCH_CACHE_DIR or ~/.cache/distill-bench)"
+        )
+        p.add_argument(
+            "--results-dir", default="results", help="where bench.sqlite and leaderboards live"
+        )
         if name == "run":
             p.add_argument("--dry-run", action="store_true", help="print the plan; run nothing")
         p.set_defaults(func=func)
@@ -244,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("bench: interrupted; finished rows are in the store, run again to resume", file=sys.stderr)
+        print(
+            "bench: interrupted; finished rows are in the store, run again to resume",
+            file=sys.stderr,
+        )
         return 130
 
 

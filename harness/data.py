@@ -21,7 +21,9 @@ class Split:
 
     def __post_init__(self) -> None:
         if len(self.texts) != len(self.labels):
-            raise ValueError(f"split {self.name!r}: {len(self.texts)} texts, {len(self.labels)} labels")
+            raise ValueError(
+                f"split {self.name!r}: {len(self.texts)} texts, {len(self.labels)} labels"
+            )
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -95,4 +97,6 @@ def subsample(task: TaskData, max_train: int | None, max_select: int | None, see
         train = train.take(stratified_indices(train.labels, max_train, seed))
     if max_select is not None and len(select) > max_select:
         select = select.take(stratified_indices(select.labels, max_select, seed))
-    return TaskData(task.name, task.label_names, train, select, task.evaluation, task.primary_metric)
+    return TaskData(
+        task.name, task.label_names, train, select, task.evaluation, task.primary_metric
+    )

@@ -38,7 +38,8 @@ def make_optimizers(model: nn.Module, lr: float) -> list[torch.optim.Optimizer]:
     """SparseAdam for sparse embeddings (a step touches only the batch's rows), AdamW
     for the rest: a dense update of a 30k x 300 table would dominate every CPU step."""
     sparse_ids = {
-        id(m.weight) for m in model.modules()
+        id(m.weight)
+        for m in model.modules()
         if isinstance(m, nn.Embedding | nn.EmbeddingBag) and m.sparse and m.weight.requires_grad
     }
     sparse = [p for p in model.parameters() if id(p) in sparse_ids]
@@ -55,13 +56,20 @@ def make_optimizers(model: nn.Module, lr: float) -> list[torch.optim.Optimizer]:
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, ids: Sequence[Sequence[int]], batch_size: int, device: torch.device,
-            num_labels: int) -> np.ndarray:
+def predict(
+    model: nn.Module,
+    ids: Sequence[Sequence[int]],
+    batch_size: int,
+    device: torch.device,
+    num_labels: int,
+) -> np.ndarray:
     model.eval()
     out = np.zeros((len(ids), num_labels), dtype=np.float32)
     for batch in length_grouped_batches([len(x) for x in ids], batch_size, seed=None):
         input_ids, mask = pad([ids[i] for i in batch])
-        out[batch] = as_output(model(input_ids.to(device), mask.to(device)))["logits"].float().cpu().numpy()
+        out[batch] = (
+            as_output(model(input_ids.to(device), mask.to(device)))["logits"].float().cpu().numpy()
+        )
     return out
 
 
@@ -85,25 +93,33 @@ def distill(
     model.to(device)
     optimizers = make_optimizers(model, budget.student_lr)
     labels = torch.tensor([y if y >= 0 else IGNORE for y in transfer_labels], dtype=torch.long)
-    targets = None if teacher_logits is None else torch.from_numpy(np.asarray(teacher_logits, np.float32))
+    targets = (
+        None if teacher_logits is None else torch.from_numpy(np.asarray(teacher_logits, np.float32))
+    )
     lengths = [len(x) for x in transfer_ids]
     best_score, best_state, best_epoch, losses = -math.inf, None, 0, []
     started, steps = time.perf_counter(), 0
     for epoch in range(budget.student_epochs):
         model.train()
         total, count = 0.0, 0
-        batches = length_grouped_batches(lengths, budget.student_batch_size, seed=seed * 1000 + epoch)
+        batches = length_grouped_batches(
+            lengths, budget.student_batch_size, seed=seed * 1000 + epoch
+        )
         for index in progress.track(batches, f"distill epoch {epoch + 1}/{budget.student_epochs}"):
             # batch: pad this batch's ids, gather gold labels and teacher logits
             input_ids, mask = pad([transfer_ids[i] for i in index])
             batch = Batch(
-                input_ids.to(device), mask.to(device), labels[index].to(device),
+                input_ids.to(device),
+                mask.to(device),
+                labels[index].to(device),
                 None if targets is None else targets[index].to(device),
             )
             # forward, loss, backward, step
             loss = loss_fn(as_output(model(batch.input_ids, batch.attention_mask)), batch)
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss is {loss.item()} at epoch {epoch + 1}, step {steps + 1}")
+                raise FloatingPointError(
+                    f"loss is {loss.item()} at epoch {epoch + 1}, step {steps + 1}"
+                )
             for opt in optimizers:
                 opt.zero_grad(set_to_none=True)
             loss.backward()

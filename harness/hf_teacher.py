@@ -28,7 +28,9 @@ def load_tokenizer(path: str):
     try:
         return AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as exc:
-        raise BenchError(f"teacher model {path}: cannot load a tokenizer ({str(exc).splitlines()[0]})") from None
+        raise BenchError(
+            f"teacher model {path}: cannot load a tokenizer ({str(exc).splitlines()[0]})"
+        ) from None
 
 
 def load_classifier(path: str, num_labels: int | None = None, label_names: Sequence[str] = ()):
@@ -42,7 +44,9 @@ def load_classifier(path: str, num_labels: int | None = None, label_names: Seque
     try:
         return AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as exc:
-        raise BenchError(f"teacher model {path}: cannot load ({str(exc).splitlines()[0]})") from None
+        raise BenchError(
+            f"teacher model {path}: cannot load ({str(exc).splitlines()[0]})"
+        ) from None
     except RuntimeError as exc:  # a classifier head of another size
         if "size mismatch" in str(exc):
             raise BenchError(
@@ -53,8 +57,13 @@ def load_classifier(path: str, num_labels: int | None = None, label_names: Seque
 
 @torch.inference_mode()
 def predict_logits(
-    model, ids: Sequence[Sequence[int]], pad_id: int, batch_size: int, device: torch.device,
-    progress: Progress = quiet, description: str = "predict",
+    model,
+    ids: Sequence[Sequence[int]],
+    pad_id: int,
+    batch_size: int,
+    device: torch.device,
+    progress: Progress = quiet,
+    description: str = "predict",
 ) -> np.ndarray:
     """Logits in input order; batches are length-sorted so padding stays small."""
     model.eval()
@@ -66,6 +75,21 @@ def predict_logits(
             logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
         out[batch] = logits.float().cpu().numpy()
     return out
+
+
+def cpu_has_bf16() -> bool:
+    """AVX512-BF16 or AMX: bf16 matmuls run natively instead of being emulated."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    if precision == "auto":
+        return device.type == "cuda" or cpu_has_bf16()
+    return precision == "bf16"
 
 
 def _linear_warmup_decay(warmup: int, total: int) -> Callable[[int], float]:
@@ -85,8 +109,15 @@ class HFTeacher:
     def encode(self, tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
         return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
 
-    def finetune(self, task: TaskData, budget: Budget, seed: int, out_dir: Path, device: torch.device,
-                 progress: Progress = quiet) -> dict:
+    def finetune(
+        self,
+        task: TaskData,
+        budget: Budget,
+        seed: int,
+        out_dir: Path,
+        device: torch.device,
+        progress: Progress = quiet,
+    ) -> dict:
         torch.manual_seed(seed)
         tokenizer = load_tokenizer(self.path)
         model = load_classifier(self.path, task.num_labels, task.label_names).to(device)
@@ -97,13 +128,16 @@ class HFTeacher:
         steps_per_epoch = math.ceil(len(train_ids) / budget.teacher_batch_size)
         total_steps = steps_per_epoch * budget.teacher_epochs
         eval_every = max(1, steps_per_epoch // max(1, budget.teacher_evals_per_epoch))
+        bf16 = use_bf16(self.options["precision"], device)
 
         # optimizer: AdamW without decay on biases and LayerNorm, linear warm-up then decay
         decay = [p for n, p in model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
         optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": self.options["weight_decay"]},
-             {"params": no_decay, "weight_decay": 0.0}],
+            [
+                {"params": decay, "weight_decay": self.options["weight_decay"]},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
             lr=budget.teacher_lr,
         )
         schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -113,14 +147,23 @@ class HFTeacher:
         evaluations, started = [], time.perf_counter()
         stop = False
         for epoch in range(budget.teacher_epochs):
-            batches = length_grouped_batches([len(x) for x in train_ids], budget.teacher_batch_size, seed + epoch)
+            batches = length_grouped_batches(
+                [len(x) for x in train_ids], budget.teacher_batch_size, seed + epoch
+            )
             model.train()
-            for batch in progress.track(batches, f"fine-tune epoch {epoch + 1}/{budget.teacher_epochs}"):
+            for batch in progress.track(
+                batches, f"fine-tune epoch {epoch + 1}/{budget.teacher_epochs}"
+            ):
                 # forward and backward on one length-grouped, dynamically padded batch
                 input_ids, mask = pad([train_ids[i] for i in batch], tokenizer.pad_token_id)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                    out = model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
-                                labels=labels[batch].to(device))
+                with torch.autocast(
+                    device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
+                ):
+                    out = model(
+                        input_ids=input_ids.to(device),
+                        attention_mask=mask.to(device),
+                        labels=labels[batch].to(device),
+                    )
                 out.loss.backward()
                 # step: clip, update, schedule
                 torch.nn.utils.clip_grad_norm_(model.parameters(), self.options["max_grad_norm"])
@@ -130,13 +173,22 @@ class HFTeacher:
                 step += 1
                 # select: score on the held-out split, keep the best weights, stop when stale
                 if step % eval_every == 0 or step == total_steps:
-                    logits = predict_logits(model, select_ids, tokenizer.pad_token_id,
-                                            budget.annotate_batch_size, device)
+                    logits = predict_logits(
+                        model,
+                        select_ids,
+                        tokenizer.pad_token_id,
+                        budget.annotate_batch_size,
+                        device,
+                    )
                     score = metric(task.select.labels, logits.argmax(-1))
-                    evaluations.append({"step": step, "select_score": score, "loss": out.loss.item()})
+                    evaluations.append(
+                        {"step": step, "select_score": score, "loss": out.loss.item()}
+                    )
                     if score > best_score:
                         best_score, best_step, stale = score, step, 0
-                        best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+                        best_state = copy.deepcopy(
+                            {k: v.detach().cpu() for k, v in model.state_dict().items()}
+                        )
                     else:
                         stale += 1
                         stop = stale >= self.options["patience"]
@@ -158,16 +210,25 @@ class HFTeacher:
             "evaluations": evaluations,
             "train_examples": len(train_ids),
             "device": str(device),
+            "autocast": "bf16" if bf16 else "fp32",
         }
 
-    def predictor(self, ckpt_dir: Path, device: torch.device, max_length: int, batch_size: int,
-                  progress: Progress = quiet) -> Callable[[Sequence[str]], np.ndarray]:
+    def predictor(
+        self,
+        ckpt_dir: Path,
+        device: torch.device,
+        max_length: int,
+        batch_size: int,
+        progress: Progress = quiet,
+    ) -> Callable[[Sequence[str]], np.ndarray]:
         tokenizer = load_tokenizer(str(ckpt_dir))
         model = load_classifier(str(ckpt_dir)).to(device)
 
         def predict(texts: Sequence[str], description: str = "annotate") -> np.ndarray:
             ids = self.encode(tokenizer, texts, max_length)
-            return predict_logits(model, ids, tokenizer.pad_token_id, batch_size, device, progress, description)
+            return predict_logits(
+                model, ids, tokenizer.pad_token_id, batch_size, device, progress, description
+            )
 
         return predict
 
@@ -181,8 +242,13 @@ class HFTeacher:
         model = load_classifier(str(ckpt_dir)).eval()
 
         def encode(texts: Sequence[str]) -> dict:
-            enc = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
-                            return_tensors="pt")
+            enc = tokenizer(
+                list(texts),
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
             return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
         return model, encode

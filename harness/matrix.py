@@ -53,14 +53,14 @@ class Budget:
     annotate_batch_size: int = 128
 
     def teacher_part(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith("teacher_")} | {
-            "max_length": self.max_length
-        }
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith("teacher_")
+        } | {"max_length": self.max_length}
 
     def student_part(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith("student_")} | {
-            "max_length": self.max_length
-        }
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith("student_")
+        } | {"max_length": self.max_length}
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class MeasureConfig:
     latency_samples: int = 100  # real sentences timed one at a time for p50/p90
     repeats: int = 5  # timed passes; the median and spread are reported
     warmup: int = 1  # untimed passes first (allocator, caches, lazy init)
+    min_pass_seconds: float = 0.5  # a timed pass repeats its batches until it lasts this long
     max_sentences: int = 1000  # throughput is measured on up to this many eval sentences
     isolate: bool = True  # measure in a fresh subprocess so memory figures are the model's own
 
@@ -153,7 +154,9 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
     allowed = {*AXES, "name", "description", "budget", "measure", "options"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise BenchError(f"{path}: unknown key {unknown[0]!r} (expected: {', '.join(sorted(allowed))})")
+        raise BenchError(
+            f"{path}: unknown key {unknown[0]!r} (expected: {', '.join(sorted(allowed))})"
+        )
     missing = [axis for axis in AXES if axis not in raw]
     if missing:
         raise BenchError(f"{path}: missing axis {missing[0]!r} (axes: {', '.join(AXES)})")
@@ -161,17 +164,25 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
     if not isinstance(options, dict) or any(k not in KINDS for k in options):
         raise BenchError(f"{path}: [options] holds tables named after kinds: {', '.join(KINDS)}")
     for kind, per_plugin in options.items():
-        if not isinstance(per_plugin, dict) or not all(isinstance(v, dict) for v in per_plugin.values()):
-            raise BenchError(f"{path}: [options.{kind}] must hold one table per plugin: [options.{kind}.NAME]")
+        if not isinstance(per_plugin, dict) or not all(
+            isinstance(v, dict) for v in per_plugin.values()
+        ):
+            raise BenchError(
+                f"{path}: [options.{kind}] must hold one table per plugin: [options.{kind}.NAME]"
+            )
     axes = {kind: _entries(kind, raw[kind], options.get(kind, {}), path) for kind in KINDS}
     for kind, per_plugin in options.items():
         used = {e.plugin for e in axes[kind]}
         for plugin in per_plugin:
             if plugin not in used:
-                raise BenchError(f"{path}: [options.{kind}.{plugin}] names no entry of axis {kind!r}")
+                raise BenchError(
+                    f"{path}: [options.{kind}.{plugin}] names no entry of axis {kind!r}"
+                )
     seeds = raw["seeds"]
-    if not isinstance(seeds, list) or not seeds or not all(
-        isinstance(s, int) and not isinstance(s, bool) for s in seeds
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
     ):
         raise BenchError(f"{path}: seeds must be a non-empty list of integers, got {seeds!r}")
     if len(set(seeds)) != len(seeds):

@@ -32,7 +32,12 @@ STAGE_VERSIONS = {"data": 1, "teacher": 1, "transfer": 1, "annotate": 1, "studen
 
 
 def content_key(stage: str, config: dict[str, Any], deps: tuple[str, ...] = ()) -> str:
-    payload = {"stage": stage, "version": STAGE_VERSIONS[stage], "config": config, "deps": list(deps)}
+    payload = {
+        "stage": stage,
+        "version": STAGE_VERSIONS[stage],
+        "config": config,
+        "deps": list(deps),
+    }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -123,7 +128,11 @@ def resolve(entry: Entry, registry: Registry, where: str) -> Component:
 
 
 def incompatibility(
-    registry: Registry, teacher: Component, student: Component, loss: Component, augmenter: Component
+    registry: Registry,
+    teacher: Component,
+    student: Component,
+    loss: Component,
+    augmenter: Component,
 ) -> str | None:
     """Why a cell cannot work, or None. Checked from capability flags alone."""
     loss_spec = registry.get("losses", loss.plugin)
@@ -151,7 +160,10 @@ def incompatibility(
 def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan:
     """Expand the cartesian product; ``data_source`` fingerprints where data comes from."""
     where = matrix.path
-    axes = {kind: [resolve(e, registry, where) for e in entries] for kind, entries in matrix.axes.items()}
+    axes = {
+        kind: [resolve(e, registry, where) for e in entries]
+        for kind, entries in matrix.axes.items()
+    }
     budget, measure = matrix.budget, asdict(matrix.measure)
     measure.pop("isolate")  # where it runs does not change what is measured
     stages: dict[str, Stage] = {}
@@ -183,13 +195,17 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
         # Row keys carry display names: two entries sharing a plugin and options share
         # every stage, but each keeps its own leaderboard row.
         row_key = content_key(
-            "measure", {"role": "teacher", "measure": measure, "names": [dataset.name, teacher.name]},
+            "measure",
+            {"role": "teacher", "measure": measure, "names": [dataset.name, teacher.name]},
             (teacher_key,),
         )
-        teacher_rows.setdefault(row_key, TeacherRow(row_key, dataset, teacher, seed, data_key, teacher_key))
+        teacher_rows.setdefault(
+            row_key, TeacherRow(row_key, dataset, teacher, seed, data_key, teacher_key)
+        )
         transfer_key = add(
             "transfer",
-            augmenter.config() | {"max_transfer_examples": budget.max_transfer_examples, "seed": seed},
+            augmenter.config()
+            | {"max_transfer_examples": budget.max_transfer_examples, "seed": seed},
             (data_key,),
             f"transfer set {augmenter.name} for {dataset.name} (seed {seed})",
         )
@@ -224,8 +240,20 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
             )
             cells.append(
                 Cell(
-                    cell_key, dataset, teacher, augmenter, student, loss, seed,
-                    data_key, teacher_key, transfer_key, annotate_key, student_key,
+                    cell_key,
+                    dataset,
+                    teacher,
+                    augmenter,
+                    student,
+                    loss,
+                    seed,
+                    data_key,
+                    teacher_key,
+                    transfer_key,
+                    annotate_key,
+                    student_key,
                 )
             )
-    return Plan(matrix, tuple(stages.values()), tuple(teacher_rows.values()), tuple(cells), tuple(dropped))
+    return Plan(
+        matrix, tuple(stages.values()), tuple(teacher_rows.values()), tuple(cells), tuple(dropped)
+    )

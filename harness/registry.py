@@ -18,9 +18,7 @@ from . import hookspecs
 from .errors import BenchError
 from .specs import KINDS, SINGULAR, SPEC_TYPES, Spec
 
-BUILTIN_PLUGINS: tuple[str, ...] = tuple(
-    f"distill_bench.plugins.{kind}" for kind in KINDS
-)
+BUILTIN_PLUGINS: tuple[str, ...] = tuple(f"distill_bench.plugins.{kind}" for kind in KINDS)
 DISABLE_ENV = "BENCH_DISABLE_PLUGINS"  # comma-separated plugin names to block
 
 
@@ -118,5 +116,7 @@ def plugin_origins(pm: pluggy.PluginManager) -> list[tuple[str, str, str]]:
             origin = "registered directly"
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
         module_file = getattr(plugin, "__file__", None)
-        rows.append((name, f"{origin} ({module_file})" if module_file else origin, ", ".join(hooks)))
+        rows.append(
+            (name, f"{origin} ({module_file})" if module_file else origin, ", ".join(hooks))
+        )
     return rows

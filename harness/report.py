@@ -51,38 +51,54 @@ def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
     for row in rows:
         if row.status == "ok":
             groups[_group_key(row)].append(row)
-    teachers = {
-        (k[0], k[2]): g for k, g in groups.items() if k[1] == "teacher"
-    }
+    teachers = {(k[0], k[2]): g for k, g in groups.items() if k[1] == "teacher"}
     boards: dict[str, list[Entry]] = defaultdict(list)
     for key, group in groups.items():
         dataset, role, teacher, student, loss, augmenter = key
         scores = [100 * r.metrics["primary"] for r in group]
         teacher_group = teachers.get((dataset, teacher))
-        t_score = statistics.mean(100 * r.metrics["primary"] for r in teacher_group) if teacher_group else None
+        t_score = (
+            statistics.mean(100 * r.metrics["primary"] for r in teacher_group)
+            if teacher_group
+            else None
+        )
         t_params = teacher_group[0].measurements["params_total"] if teacher_group else None
         t_speed = (
             statistics.median(r.measurements["cpu_throughput"]["median"] for r in teacher_group)
-            if teacher_group else None
+            if teacher_group
+            else None
         )
         m = group[0].measurements
         speed = statistics.median(r.measurements["cpu_throughput"]["median"] for r in group)
-        peaks = [r.measurements.get("peak_rss_mb") for r in group if r.measurements.get("peak_rss_mb") is not None]
+        peaks = [
+            r.measurements.get("peak_rss_mb")
+            for r in group
+            if r.measurements.get("peak_rss_mb") is not None
+        ]
         score = statistics.mean(scores)
         boards[dataset].append(
             Entry(
-                dataset=dataset, role=role, teacher=teacher,
-                student=TEACHER_MARK if role == "teacher" else student, loss=loss, augmenter=augmenter,
-                seeds=len(group), metric=group[0].metrics["primary_metric"],
+                dataset=dataset,
+                role=role,
+                teacher=teacher,
+                student=TEACHER_MARK if role == "teacher" else student,
+                loss=loss,
+                augmenter=augmenter,
+                seeds=len(group),
+                metric=group[0].metrics["primary_metric"],
                 eval_split=group[0].metrics["eval_split"],
-                score=score, score_std=statistics.stdev(scores) if len(scores) > 1 else None,
+                score=score,
+                score_std=statistics.stdev(scores) if len(scores) > 1 else None,
                 pct_teacher=100 * score / t_score if t_score else None,
-                params_total=m["params_total"], params_no_embedding=m["params_no_embedding"],
+                params_total=m["params_total"],
+                params_no_embedding=m["params_no_embedding"],
                 compression=t_params / m["params_total"] if t_params else None,
                 throughput=speed,
                 throughput_spread=max(r.measurements["cpu_throughput"]["spread"] for r in group),
                 speedup=speed / t_speed if t_speed else None,
-                latency_p50_ms=statistics.median(r.measurements["cpu_latency_ms"]["p50"] for r in group),
+                latency_p50_ms=statistics.median(
+                    r.measurements["cpu_latency_ms"]["p50"] for r in group
+                ),
                 peak_mb=statistics.median(peaks) if peaks else None,
                 noisy=any(r.measurements.get("noisy") for r in group),
             )
@@ -101,7 +117,9 @@ def _x(value: float | None) -> str:
 
 
 def columns(entry: Entry) -> list[str]:
-    score = f"{entry.score:.1f}" + (f" ± {entry.score_std:.1f}" if entry.score_std is not None else "")
+    score = f"{entry.score:.1f}" + (
+        f" ± {entry.score_std:.1f}" if entry.score_std is not None else ""
+    )
     return [
         entry.teacher,
         entry.student,
@@ -112,7 +130,8 @@ def columns(entry: Entry) -> list[str]:
         _params(entry.params_total),
         _params(entry.params_no_embedding),
         _x(entry.compression),
-        f"{entry.throughput:,.0f} ±{100 * entry.throughput_spread:.0f}%" + (" (noisy)" if entry.noisy else ""),
+        f"{entry.throughput:,.0f} ±{100 * entry.throughput_spread:.0f}%"
+        + (" (noisy)" if entry.noisy else ""),
         _x(entry.speedup),
         f"{entry.latency_p50_ms:.2f}",
         "" if entry.peak_mb is None else f"{entry.peak_mb:.0f}",
@@ -124,9 +143,20 @@ def headers(entries: Sequence[Entry]) -> list[str]:
     first = entries[0]
     metric = f"{METRIC_LABELS.get(first.metric, first.metric)} ({first.eval_split})"
     return [
-        "teacher", "student", "loss", "augmenter", metric, "% of teacher", "params",
-        "params w/o emb.", "compression", "CPU sent/s", "speed-up", "latency p50 (ms)",
-        "peak RSS (MB)", "seeds",
+        "teacher",
+        "student",
+        "loss",
+        "augmenter",
+        metric,
+        "% of teacher",
+        "params",
+        "params w/o emb.",
+        "compression",
+        "CPU sent/s",
+        "speed-up",
+        "latency p50 (ms)",
+        "peak RSS (MB)",
+        "seeds",
     ]
 
 
@@ -147,14 +177,23 @@ def render_markdown(
         out += [preamble.rstrip(), ""]
     for dataset, entries in leaderboards(rows).items():
         out += [f"## {dataset}", ""]
-        out.append(tabulate([columns(e) for e in entries], headers=headers(entries), tablefmt="github",
-                            disable_numparse=True))
+        out.append(
+            tabulate(
+                [columns(e) for e in entries],
+                headers=headers(entries),
+                tablefmt="github",
+                disable_numparse=True,
+            )
+        )
         out.append("")
     failed = failures(rows)
     if failed:
         out += ["## Failed cells", ""]
-        out += [f"- {r.dataset} | {r.teacher} -> {r.student} [{r.loss}, {r.augmenter}, seed {r.seed}]: "
-                f"{r.stage}: {r.error}" for r in failed]
+        out += [
+            f"- {r.dataset} | {r.teacher} -> {r.student} [{r.loss}, {r.augmenter}, seed {r.seed}]: "
+            f"{r.stage}: {r.error}"
+            for r in failed
+        ]
         out.append("")
     if dropped:
         out += ["## Cells not run (incompatible)", ""]

@@ -54,20 +54,33 @@ class RunSummary:
 
 def _task_to_json(task: TaskData) -> dict:
     return {
-        "name": task.name, "label_names": list(task.label_names), "primary_metric": task.primary_metric,
+        "name": task.name,
+        "label_names": list(task.label_names),
+        "primary_metric": task.primary_metric,
         "splits": {
             role: {"name": s.name, "texts": list(s.texts), "labels": list(s.labels)}
-            for role, s in (("train", task.train), ("select", task.select), ("evaluation", task.evaluation))
+            for role, s in (
+                ("train", task.train),
+                ("select", task.select),
+                ("evaluation", task.evaluation),
+            )
         },
     }
 
 
 def _task_from_json(obj: dict) -> TaskData:
     splits = {
-        role: Split(s["name"], tuple(s["texts"]), tuple(s["labels"])) for role, s in obj["splits"].items()
+        role: Split(s["name"], tuple(s["texts"]), tuple(s["labels"]))
+        for role, s in obj["splits"].items()
     }
-    return TaskData(obj["name"], tuple(obj["label_names"]), splits["train"], splits["select"],
-                    splits["evaluation"], obj["primary_metric"])
+    return TaskData(
+        obj["name"],
+        tuple(obj["label_names"]),
+        splits["train"],
+        splits["select"],
+        splits["evaluation"],
+        obj["primary_metric"],
+    )
 
 
 class Runner:
@@ -127,11 +140,19 @@ class Runner:
         def compute(out: Path) -> dict:
             spec = self.registry.get("datasets", dataset.plugin)
             task = spec.factory(dataset.options_dict(), self.data_dir)
-            task = subsample(task, self.budget.max_train_examples, self.budget.max_select_examples, seed)
+            task = subsample(
+                task, self.budget.max_train_examples, self.budget.max_select_examples, seed
+            )
             write_json(out / "task.json", _task_to_json(task))
-            return {"train": len(task.train), "select": len(task.select), "evaluation": len(task.evaluation)}
+            return {
+                "train": len(task.train),
+                "select": len(task.select),
+                "evaluation": len(task.evaluation),
+            }
 
-        return self._stage("data", key, compute, lambda entry: _task_from_json(read_json(entry / "task.json")))
+        return self._stage(
+            "data", key, compute, lambda entry: _task_from_json(read_json(entry / "task.json"))
+        )
 
     def teacher_model(self, teacher: Component):
         return self.registry.get("teachers", teacher.plugin).factory(teacher.options_dict())
@@ -141,13 +162,22 @@ class Runner:
 
         def compute(out: Path) -> dict:
             model = self.teacher_model(row.teacher)
-            self.progress.log(f"fine-tuning {row.teacher.name} on {task.name} ({len(task.train)} examples)")
+            self.progress.log(
+                f"fine-tuning {row.teacher.name} on {task.name} ({len(task.train)} examples)"
+            )
             info = model.finetune(task, self.budget, row.seed, out, self.device, self.progress)
             # score once here: the teacher row and every cell's agreement read these logits
-            predict_fn = model.predictor(out, self.device, self.budget.max_length,
-                                         self.budget.annotate_batch_size, self.progress)
-            save_file({"evaluation": predict_fn(task.evaluation.texts, "teacher on evaluation split")},
-                      str(out / "predictions.safetensors"))
+            predict_fn = model.predictor(
+                out,
+                self.device,
+                self.budget.max_length,
+                self.budget.annotate_batch_size,
+                self.progress,
+            )
+            save_file(
+                {"evaluation": predict_fn(task.evaluation.texts, "teacher on evaluation split")},
+                str(out / "predictions.safetensors"),
+            )
             return info
 
         return self._stage("teacher", row.teacher_key, compute, lambda entry: entry)
@@ -156,10 +186,18 @@ class Runner:
         task = self.task(cell.dataset, cell.seed, cell.data_key)
 
         def compute(out: Path) -> dict:
-            build = self.registry.get("augmenters", cell.augmenter.plugin).factory(cell.augmenter.options_dict())
+            build = self.registry.get("augmenters", cell.augmenter.plugin).factory(
+                cell.augmenter.options_dict()
+            )
             transfer = build(task, cell.seed, self.budget.max_transfer_examples)
-            write_json(out / "transfer.json",
-                       {"texts": list(transfer.texts), "labels": list(transfer.labels), "source": transfer.source})
+            write_json(
+                out / "transfer.json",
+                {
+                    "texts": list(transfer.texts),
+                    "labels": list(transfer.labels),
+                    "source": transfer.source,
+                },
+            )
             return {"size": len(transfer.texts), "source": transfer.source}
 
         def load(entry: Path) -> TransferSet:
@@ -174,13 +212,24 @@ class Runner:
 
         def compute(out: Path) -> dict:
             predict_fn = self.teacher_model(cell.teacher).predictor(
-                teacher_dir, self.device, self.budget.max_length, self.budget.annotate_batch_size, self.progress
+                teacher_dir,
+                self.device,
+                self.budget.max_length,
+                self.budget.annotate_batch_size,
+                self.progress,
             )
-            save_file({"logits": predict_fn(transfer.texts, "annotate transfer set")}, str(out / "logits.safetensors"))
+            save_file(
+                {"logits": predict_fn(transfer.texts, "annotate transfer set")},
+                str(out / "logits.safetensors"),
+            )
             return {"examples": len(transfer.texts)}
 
-        return self._stage("annotate", cell.annotate_key, compute,
-                           lambda entry: load_file(str(entry / "logits.safetensors"))["logits"])
+        return self._stage(
+            "annotate",
+            cell.annotate_key,
+            compute,
+            lambda entry: load_file(str(entry / "logits.safetensors"))["logits"],
+        )
 
     def student(self, cell: Cell) -> Path:
         task = self.task(cell.dataset, cell.seed, cell.data_key)
@@ -192,19 +241,43 @@ class Runner:
             tokenizer = student_io.prepare(self.teacher_model(cell.teacher).tokenizer(teacher_dir))
             max_len = self.budget.max_length
             spec = self.registry.get("students", cell.student.plugin)
-            model = spec.factory(cell.student.options_dict(), tokenizer.get_vocab_size(), task.num_labels)
-            loss_fn = self.registry.get("losses", cell.loss.plugin).factory(cell.loss.options_dict())
-            info = distill(
-                model, loss_fn,
-                student_io.encode_words(tokenizer, transfer.texts, max_len), transfer.labels, logits,
-                student_io.encode_words(tokenizer, task.select.texts, max_len), task.select.labels,
-                METRICS[task.primary_metric], self.budget, cell.seed, self.device, task.num_labels, self.progress,
+            model = spec.factory(
+                cell.student.options_dict(), tokenizer.get_vocab_size(), task.num_labels
             )
-            evaluation = predict(model, student_io.encode_words(tokenizer, task.evaluation.texts, max_len),
-                                 512, self.device, task.num_labels)
+            loss_fn = self.registry.get("losses", cell.loss.plugin).factory(
+                cell.loss.options_dict()
+            )
+            info = distill(
+                model,
+                loss_fn,
+                student_io.encode_words(tokenizer, transfer.texts, max_len),
+                transfer.labels,
+                logits,
+                student_io.encode_words(tokenizer, task.select.texts, max_len),
+                task.select.labels,
+                METRICS[task.primary_metric],
+                self.budget,
+                cell.seed,
+                self.device,
+                task.num_labels,
+                self.progress,
+            )
+            evaluation = predict(
+                model,
+                student_io.encode_words(tokenizer, task.evaluation.texts, max_len),
+                512,
+                self.device,
+                task.num_labels,
+            )
             save_file({"evaluation": evaluation}, str(out / "predictions.safetensors"))
-            student_io.save_student(out, model, cell.student.plugin, cell.student.options_dict(),
-                                    task.num_labels, tokenizer)
+            student_io.save_student(
+                out,
+                model,
+                cell.student.plugin,
+                cell.student.options_dict(),
+                task.num_labels,
+                tokenizer,
+            )
             return info
 
         return self._stage("student", cell.student_key, compute, lambda entry: entry)
@@ -213,10 +286,18 @@ class Runner:
 
     def _measure(self, role: str, plugin: str, options: dict, ckpt: Path, task: TaskData) -> dict:
         request = MeasureRequest(
-            role=role, plugin=plugin, options=options, ckpt_dir=str(ckpt),
-            texts=task.evaluation.texts, max_length=self.budget.max_length,
-            config={k: getattr(self.plan.matrix.measure, k) for k in self.plan.matrix.measure.__dataclass_fields__},
-            plugin_modules=self.plugin_modules, disabled=self.disabled,
+            role=role,
+            plugin=plugin,
+            options=options,
+            ckpt_dir=str(ckpt),
+            texts=task.evaluation.texts,
+            max_length=self.budget.max_length,
+            config={
+                k: getattr(self.plan.matrix.measure, k)
+                for k in self.plan.matrix.measure.__dataclass_fields__
+            },
+            plugin_modules=self.plugin_modules,
+            disabled=self.disabled,
         )
         started = time.perf_counter()
         result = run_measurement(request, isolate=self.plan.matrix.measure.isolate)
@@ -226,20 +307,45 @@ class Runner:
     def _row(self, key: str, role: str, names: dict, seed: int, config: dict, work) -> ResultRow:
         try:
             metrics, measurements, timings = work()
-            row = ResultRow(self.matrix_name, key, role, seed=seed, status="ok", config=config,
-                            metrics=metrics, measurements=measurements, timings=timings,
-                            environment=environment(), **names)
+            row = ResultRow(
+                self.matrix_name,
+                key,
+                role,
+                seed=seed,
+                status="ok",
+                config=config,
+                metrics=metrics,
+                measurements=measurements,
+                timings=timings,
+                environment=environment(),
+                **names,
+            )
             self.summary.ok += 1
         except StageFailed as failure:
-            row = ResultRow(self.matrix_name, key, role, seed=seed, status="failed", stage=failure.stage,
-                            error=failure.error, config=config, environment=environment(), **names)
+            row = ResultRow(
+                self.matrix_name,
+                key,
+                role,
+                seed=seed,
+                status="failed",
+                stage=failure.stage,
+                error=failure.error,
+                config=config,
+                environment=environment(),
+                **names,
+            )
             self.summary.failed += 1
         self.store.put(row)
         return row
 
     def teacher_row(self, row: TeacherRow) -> ResultRow:
-        names = dict(dataset=row.dataset.name, teacher=row.teacher.name, student=row.teacher.name,
-                     loss="", augmenter="")
+        names = dict(
+            dataset=row.dataset.name,
+            teacher=row.teacher.name,
+            student=row.teacher.name,
+            loss="",
+            augmenter="",
+        )
 
         def work():
             task = self.task(row.dataset, row.seed, row.data_key)
@@ -247,70 +353,118 @@ class Runner:
             evaluation = load_file(str(ckpt / "predictions.safetensors"))["evaluation"]
             metrics = self._metrics(task, evaluation)
             try:
-                measurements = self._measure("teacher", row.teacher.plugin, row.teacher.options_dict(), ckpt, task)
+                measurements = self._measure(
+                    "teacher", row.teacher.plugin, row.teacher.options_dict(), ckpt, task
+                )
             except Exception as exc:
                 raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
             info = read_json(ckpt / "info.json")
-            return metrics, measurements, {
-                "data": self._info_seconds("data", row.data_key),
-                "teacher": {"key": row.teacher_key, "seconds": info["seconds"],
-                            "finetune_seconds": info.get("finetune_seconds")},
-                "measure": {"key": row.key, "seconds": measurements["seconds"]},
-            }
+            return (
+                metrics,
+                measurements,
+                {
+                    "data": self._info_seconds("data", row.data_key),
+                    "teacher": {
+                        "key": row.teacher_key,
+                        "seconds": info["seconds"],
+                        "finetune_seconds": info.get("finetune_seconds"),
+                    },
+                    "measure": {"key": row.key, "seconds": measurements["seconds"]},
+                },
+            )
 
-        config = {"dataset": row.dataset.config(), "teacher": row.teacher.config(),
-                  "budget": self.budget.teacher_part(), "seed": row.seed}
+        config = {
+            "dataset": row.dataset.config(),
+            "teacher": row.teacher.config(),
+            "budget": self.budget.teacher_part(),
+            "seed": row.seed,
+        }
         return self._row(row.key, "teacher", names, row.seed, config, work)
 
     def cell_row(self, cell: Cell) -> ResultRow:
-        names = dict(dataset=cell.dataset.name, teacher=cell.teacher.name, student=cell.student.name,
-                     loss=cell.loss.name, augmenter=cell.augmenter.name)
+        names = dict(
+            dataset=cell.dataset.name,
+            teacher=cell.teacher.name,
+            student=cell.student.name,
+            loss=cell.loss.name,
+            augmenter=cell.augmenter.name,
+        )
 
         def work():
             task = self.task(cell.dataset, cell.seed, cell.data_key)
             ckpt = self.student(cell)
             evaluation = load_file(str(ckpt / "predictions.safetensors"))["evaluation"]
-            teacher_eval = load_file(str(self.teacher(cell) / "predictions.safetensors"))["evaluation"]
+            teacher_eval = load_file(str(self.teacher(cell) / "predictions.safetensors"))[
+                "evaluation"
+            ]
             metrics = self._metrics(task, evaluation)
-            metrics["teacher_agreement"] = float((evaluation.argmax(-1) == teacher_eval.argmax(-1)).mean())
+            metrics["teacher_agreement"] = float(
+                (evaluation.argmax(-1) == teacher_eval.argmax(-1)).mean()
+            )
             transfer = self.transfer(cell)
             metrics["transfer_size"] = len(transfer.texts)
             try:
-                measurements = self._measure("student", cell.student.plugin, cell.student.options_dict(), ckpt, task)
+                measurements = self._measure(
+                    "student", cell.student.plugin, cell.student.options_dict(), ckpt, task
+                )
             except Exception as exc:
                 raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
             train = read_json(ckpt / "info.json")
             measurements["train_seconds"] = train["train_seconds"]
-            return metrics, measurements, {
-                stage: self._info_seconds(stage, key)
-                for stage, key in (("data", cell.data_key), ("teacher", cell.teacher_key),
-                                   ("transfer", cell.transfer_key), ("annotate", cell.annotate_key),
-                                   ("student", cell.student_key))
-            } | {"measure": {"key": cell.key, "seconds": measurements["seconds"]}}
+            return (
+                metrics,
+                measurements,
+                {
+                    stage: self._info_seconds(stage, key)
+                    for stage, key in (
+                        ("data", cell.data_key),
+                        ("teacher", cell.teacher_key),
+                        ("transfer", cell.transfer_key),
+                        ("annotate", cell.annotate_key),
+                        ("student", cell.student_key),
+                    )
+                }
+                | {"measure": {"key": cell.key, "seconds": measurements["seconds"]}},
+            )
 
         config = {
-            "dataset": cell.dataset.config(), "teacher": cell.teacher.config(), "student": cell.student.config(),
-            "loss": cell.loss.config(), "augmenter": cell.augmenter.config(),
-            "budget": self.budget.student_part(), "seed": cell.seed,
+            "dataset": cell.dataset.config(),
+            "teacher": cell.teacher.config(),
+            "student": cell.student.config(),
+            "loss": cell.loss.config(),
+            "augmenter": cell.augmenter.config(),
+            "budget": self.budget.student_part(),
+            "seed": cell.seed,
         }
         return self._row(cell.key, "student", names, cell.seed, config, work)
 
     def _info_seconds(self, stage: str, key: str) -> dict:
         entry = self.cache.entry(stage, key)
-        seconds = read_json(entry / "info.json").get("seconds") if (entry / "info.json").is_file() else None
+        seconds = (
+            read_json(entry / "info.json").get("seconds")
+            if (entry / "info.json").is_file()
+            else None
+        )
         return {"key": key, "seconds": seconds}
 
     @staticmethod
     def _metrics(task: TaskData, logits: np.ndarray) -> dict:
         metrics = score_all(task.evaluation.labels, logits.argmax(-1))
-        return {**metrics, "primary_metric": task.primary_metric, "primary": metrics[task.primary_metric],
-                "eval_split": task.evaluation.name, "eval_examples": len(task.evaluation)}
+        return {
+            **metrics,
+            "primary_metric": task.primary_metric,
+            "primary": metrics[task.primary_metric],
+            "eval_split": task.evaluation.name,
+            "eval_examples": len(task.evaluation),
+        }
 
     # -- the whole plan -----------------------------------------------------------------
 
     def run(self) -> RunSummary:
         started = time.perf_counter()
-        work = [("teacher", r) for r in self.plan.teacher_rows] + [("student", c) for c in self.plan.cells]
+        work = [("teacher", r) for r in self.plan.teacher_rows] + [
+            ("student", c) for c in self.plan.cells
+        ]
         for role, item in self.progress.track(work, f"matrix {self.matrix_name}"):
             if self.store.done(self.matrix_name, item.key):
                 self.summary.skipped += 1
@@ -322,7 +476,11 @@ class Runner:
 
 
 def summary_line(row: ResultRow) -> str:
-    who = row.teacher if row.role == "teacher" else f"{row.teacher} -> {row.student} [{row.loss}, {row.augmenter}]"
+    who = (
+        row.teacher
+        if row.role == "teacher"
+        else f"{row.teacher} -> {row.student} [{row.loss}, {row.augmenter}]"
+    )
     head = f"{row.dataset} | {who} | seed {row.seed}"
     if row.status != "ok":
         return f"FAILED {head}: {row.stage}: {row.error}"

@@ -9,8 +9,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 _COLUMNS = (
-    "matrix", "key", "role", "dataset", "teacher", "student", "loss", "augmenter", "seed",
-    "status", "stage", "error", "config", "metrics", "measurements", "timings", "environment", "created_at",
+    "matrix",
+    "key",
+    "role",
+    "dataset",
+    "teacher",
+    "student",
+    "loss",
+    "augmenter",
+    "seed",
+    "status",
+    "stage",
+    "error",
+    "config",
+    "metrics",
+    "measurements",
+    "timings",
+    "environment",
+    "created_at",
 )
 _JSON = {"config", "metrics", "measurements", "timings", "environment"}
 
@@ -58,7 +74,9 @@ class Store:
 
     def put(self, row: ResultRow) -> None:
         values = asdict(row)
-        values["created_at"] = values["created_at"] or datetime.now(UTC).isoformat(timespec="seconds")
+        values["created_at"] = values["created_at"] or datetime.now(UTC).isoformat(
+            timespec="seconds"
+        )
         for name in _JSON:
             values[name] = json.dumps(values[name], sort_keys=True)
         with self._connect() as db:
@@ -75,14 +93,20 @@ class Store:
         with self._connect() as db:
             fetched = db.execute(query + " ORDER BY created_at, key", args).fetchall()
         return [
-            ResultRow(**{c: (json.loads(v) if c in _JSON else v) for c, v in zip(_COLUMNS, r, strict=True)})
+            ResultRow(
+                **{
+                    c: (json.loads(v) if c in _JSON else v)
+                    for c, v in zip(_COLUMNS, r, strict=True)
+                }
+            )
             for r in fetched
         ]
 
     def done(self, matrix: str, key: str) -> bool:
         with self._connect() as db:
             hit = db.execute(
-                "SELECT 1 FROM results WHERE matrix = ? AND key = ? AND status = 'ok'", (matrix, key)
+                "SELECT 1 FROM results WHERE matrix = ? AND key = ? AND status = 'ok'",
+                (matrix, key),
             ).fetchone()
         return hit is not None
 

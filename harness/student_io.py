@@ -35,15 +35,23 @@ def encode_words(tokenizer, texts: Sequence[str], max_length: int) -> list[list[
     return [e.ids[:max_length] or [unk] for e in encoded]
 
 
-def save_student(out_dir: Path, model: torch.nn.Module, plugin: str, options: dict,
-                 num_labels: int, tokenizer) -> None:
+def save_student(
+    out_dir: Path, model: torch.nn.Module, plugin: str, options: dict, num_labels: int, tokenizer
+) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out_dir / WEIGHTS))
-    (out_dir / CONFIG).write_text(json.dumps(
-        {"plugin": plugin, "options": options, "vocab_size": tokenizer.get_vocab_size(),
-         "num_labels": num_labels},
-        indent=1, sort_keys=True,
-    ))
+    (out_dir / CONFIG).write_text(
+        json.dumps(
+            {
+                "plugin": plugin,
+                "options": options,
+                "vocab_size": tokenizer.get_vocab_size(),
+                "num_labels": num_labels,
+            },
+            indent=1,
+            sort_keys=True,
+        )
+    )
     tokenizer.save(str(out_dir / TOKENIZER))
 
 

@@ -11,7 +11,9 @@ def _none(options):
         train = task.train
         if max_examples is not None and max_examples < len(train):
             train = train.take(stratified_indices(train.labels, max_examples, seed))
-        return TransferSet(train.texts, train.labels, source=f"{task.name} train ({len(train)} labelled)")
+        return TransferSet(
+            train.texts, train.labels, source=f"{task.name} train ({len(train)} labelled)"
+        )
 
     return build
 

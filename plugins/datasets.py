@@ -24,7 +24,9 @@ def read_delimited(
 ) -> tuple[list[str], list[int]]:
     """Rows of a TSV/CSV-like file; a malformed row is an error naming file and line."""
     if not path.is_file():
-        raise BenchError(f"{path}: file not found (expected the layout of shared/data; see --data-dir)")
+        raise BenchError(
+            f"{path}: file not found (expected the layout of shared/data; see --data-dir)"
+        )
     texts, labels = [], []
     try:
         lines = path.read_bytes().decode("utf-8").splitlines()
@@ -33,7 +35,9 @@ def read_delimited(
     for number, line in enumerate(lines[1:] if header else lines, start=2 if header else 1):
         fields = line.split(sep)
         if len(fields) != columns:
-            raise BenchError(f"{path}:{number}: expected {columns} {sep!r}-separated fields, got {len(fields)}")
+            raise BenchError(
+                f"{path}:{number}: expected {columns} {sep!r}-separated fields, got {len(fields)}"
+            )
         text, raw_label = fields[text_col].strip(), fields[label_col].strip()
         if not text:
             raise BenchError(f"{path}:{number}: empty text")
@@ -46,6 +50,19 @@ def read_delimited(
     if not texts:
         raise BenchError(f"{path}: no rows")
     return texts, labels
+
+
+def load_from_hub(path: str, config: str | None = None):
+    """The real path for users with a network; offline, a one-line error saying what to do."""
+    from datasets import load_dataset
+
+    try:
+        return load_dataset(path, config)
+    except (ConnectionError, OSError) as exc:
+        raise BenchError(
+            f"dataset {path}{'/' + config if config else ''}: not reachable on the Hugging Face Hub "
+            f"({type(exc).__name__}); set --data-dir or BENCH_DATA_DIR to a local copy"
+        ) from None
 
 
 def _glue_task(
@@ -61,18 +78,20 @@ def _glue_task(
 ) -> TaskData:
     if data_dir is not None:
         base = Path(data_dir) / folder
-        train_x, train_y = read_delimited(base / "train.tsv", label_names=label_names, **local_format)
+        train_x, train_y = read_delimited(
+            base / "train.tsv", label_names=label_names, **local_format
+        )
         dev_x, dev_y = read_delimited(base / "dev.tsv", label_names=label_names, **local_format)
     else:
-        from datasets import load_dataset  # the real path for users with a network
-
-        ds = load_dataset("nyu-mll/glue", hub_config)
+        ds = load_from_hub("nyu-mll/glue", hub_config)
         train_x, train_y = list(ds["train"]["sentence"]), list(ds["train"]["label"])
         dev_x, dev_y = list(ds["validation"]["sentence"]), list(ds["validation"]["label"])
     full_train = Split("train", tuple(train_x), tuple(train_y))
     n_select = round(len(full_train) * options["heldout_fraction"])
     train, select = carve(full_train, n_select, options["split_seed"], "train-heldout")
-    return TaskData(name, label_names, train, select, Split("dev", tuple(dev_x), tuple(dev_y)), metric)
+    return TaskData(
+        name, label_names, train, select, Split("dev", tuple(dev_x), tuple(dev_y)), metric
+    )
 
 
 _SPLIT_OPTIONS = (
@@ -82,16 +101,26 @@ _SPLIT_OPTIONS = (
 
 def _sst2(options, data_dir):
     return _glue_task(
-        name="sst2", folder="sst2", label_names=("negative", "positive"), metric="accuracy",
-        options=options, data_dir=data_dir, hub_config="sst2",
+        name="sst2",
+        folder="sst2",
+        label_names=("negative", "positive"),
+        metric="accuracy",
+        options=options,
+        data_dir=data_dir,
+        hub_config="sst2",
         local_format=dict(columns=2, text_col=0, label_col=1, header=True),
     )
 
 
 def _cola(options, data_dir):
     return _glue_task(
-        name="cola", folder="cola", label_names=("unacceptable", "acceptable"), metric="mcc",
-        options=options, data_dir=data_dir, hub_config="cola",
+        name="cola",
+        folder="cola",
+        label_names=("unacceptable", "acceptable"),
+        metric="mcc",
+        options=options,
+        data_dir=data_dir,
+        hub_config="cola",
         local_format=dict(columns=4, text_col=3, label_col=1, header=False),
     )
 
@@ -105,7 +134,9 @@ def register_datasets(register):
             description="GLUE SST-2 binary sentence sentiment; scored on dev (872), selection on held-out train.",
             options=(
                 *_SPLIT_OPTIONS,
-                Option("heldout_fraction", float, 0.02, "share of train held out for model selection"),
+                Option(
+                    "heldout_fraction", float, 0.02, "share of train held out for model selection"
+                ),
             ),
             primary_metric="accuracy",
             num_labels=2,
@@ -118,7 +149,9 @@ def register_datasets(register):
             description="GLUE CoLA linguistic acceptability; Matthews correlation on dev (1,043), selection on held-out train.",
             options=(
                 *_SPLIT_OPTIONS,
-                Option("heldout_fraction", float, 0.1, "share of train held out for model selection"),
+                Option(
+                    "heldout_fraction", float, 0.1, "share of train held out for model selection"
+                ),
             ),
             primary_metric="mcc",
             num_labels=2,

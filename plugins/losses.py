@@ -66,7 +66,9 @@ def register_losses(register):
             description="Hinton et al. 2015: KL on temperature-softened distributions (x T^2), mixed with gold-label CE.",
             options=(
                 Option("temperature", float, 2.0, "softmax temperature T (>= 1 softens)"),
-                Option("alpha", float, 0.5, "weight of the soft term; 1 - alpha goes to gold-label CE"),
+                Option(
+                    "alpha", float, 0.5, "weight of the soft term; 1 - alpha goes to gold-label CE"
+                ),
             ),
             uses=frozenset({GOLD_LABELS, TEACHER_LOGITS}),
         )

@@ -39,7 +39,9 @@ class BiLSTMStudent(nn.Module):
             self.embedding(input_ids), lengths, batch_first=True, enforce_sorted=False
         )
         out, _ = self.lstm(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=input_ids.shape[1])
+        out, _ = nn.utils.rnn.pad_packed_sequence(
+            out, batch_first=True, total_length=input_ids.shape[1]
+        )
         # Max-pool over real tokens only: padding must never win the max.
         out = out.masked_fill(~attention_mask.bool().unsqueeze(-1), torch.finfo(out.dtype).min)
         hidden = self.fc(out.max(dim=1).values)

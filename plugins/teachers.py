@@ -8,6 +8,14 @@ _FINETUNE_OPTIONS = (
     Option("weight_decay", float, 0.01, "AdamW weight decay (BERT's 0.01)"),
     Option("max_grad_norm", float, 1.0, "gradient clipping norm"),
     Option("patience", int, 4, "evaluations without improvement before stopping early"),
+    Option(
+        "precision",
+        str,
+        "auto",
+        "fine-tuning autocast: auto = bf16 on CUDA and on CPUs with bf16 instructions "
+        "(measured 1.5x faster on an AVX512-BF16 EPYC), else fp32",
+        choices=("auto", "fp32", "bf16"),
+    ),
 )
 
 
@@ -41,7 +49,10 @@ def register_teachers(register):
             name="hf",
             factory=_hf,
             description="Fine-tune any AutoModelForSequenceClassification model (Hub id or local path).",
-            options=(Option("model", str, None, "Hugging Face model id or local directory"), *_FINETUNE_OPTIONS),
+            options=(
+                Option("model", str, None, "Hugging Face model id or local directory"),
+                *_FINETUNE_OPTIONS,
+            ),
         )
     )
     register(

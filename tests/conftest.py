@@ -8,10 +8,41 @@ from pathlib import Path
 
 import pytest
 
-POSITIVE = ["good", "great", "fine", "lovely", "superb", "charming", "moving", "sharp", "funny", "warm"]
+POSITIVE = [
+    "good",
+    "great",
+    "fine",
+    "lovely",
+    "superb",
+    "charming",
+    "moving",
+    "sharp",
+    "funny",
+    "warm",
+]
 NEGATIVE = ["bad", "dull", "awful", "boring", "weak", "tedious", "flat", "clumsy", "stale", "cold"]
-FILLER = ["the", "film", "is", "a", "movie", "story", "plot", "acting", "very", "quite", "and", "with",
-          "cast", "ending", "script", "really", "it", "this", "was", "of"]
+FILLER = [
+    "the",
+    "film",
+    "is",
+    "a",
+    "movie",
+    "story",
+    "plot",
+    "acting",
+    "very",
+    "quite",
+    "and",
+    "with",
+    "cast",
+    "ending",
+    "script",
+    "really",
+    "it",
+    "this",
+    "was",
+    "of",
+]
 
 
 def synthetic_sentences(n: int, seed: int) -> list[tuple[str, int]]:
@@ -51,17 +82,37 @@ def tiny_teacher_dir(tmp_path_factory) -> Path:
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
     out = tmp_path_factory.mktemp("tiny-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(POSITIVE + NEGATIVE + FILLER))]
+    vocab = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        *sorted(set(POSITIVE + NEGATIVE + FILLER)),
+    ]
     # transformers 5 ignores vocab_file for fast tokenizers; the vocab dict works in 4 and 5
     BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(out)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128, num_labels=2)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=2,
+    )
     BertForSequenceClassification(config).save_pretrained(out)
     return out
 
 
-def tiny_matrix_text(teacher_dir: Path, *, students=("mlp", "bilstm"), losses=("ce-hard", "kd-soft"),
-                     isolate: bool = False, extra: str = "") -> str:
+def tiny_matrix_text(
+    teacher_dir: Path,
+    *,
+    students=("mlp", "bilstm"),
+    losses=("ce-hard", "kd-soft"),
+    isolate: bool = False,
+    extra: str = "",
+) -> str:
     quote = lambda items: ", ".join(f'"{i}"' for i in items)  # noqa: E731
     return f"""
 name = "tiny"
@@ -108,5 +159,7 @@ def real_data_dir() -> Path:
     value = os.environ.get("BENCH_DATA_DIR")
     assert value, "BENCH_DATA_DIR is not set: point it at shared/data (see README)"
     path = Path(value)
-    assert (path / "sst2" / "train.tsv").is_file(), f"{path}: no sst2/train.tsv (expected shared/data's layout)"
+    assert (path / "sst2" / "train.tsv").is_file(), (
+        f"{path}: no sst2/train.tsv (expected shared/data's layout)"
+    )
     return path

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from conftest import tiny_matrix_text
-
 from distill_bench import LossSpec, hookimpl
 from distill_bench.cache import Cache
 from distill_bench.cli import main
@@ -71,7 +70,13 @@ def test_second_run_does_no_teacher_work(bench_env, tiny_teacher_dir, tmp_path):
         return runner
 
     first = run(tmp_path / "a.sqlite")
-    assert first.summary.computed == {"data": 1, "teacher": 1, "transfer": 1, "annotate": 1, "student": 2}
+    assert first.summary.computed == {
+        "data": 1,
+        "teacher": 1,
+        "transfer": 1,
+        "annotate": 1,
+        "student": 2,
+    }
     again = run(tmp_path / "a.sqlite")
     assert again.summary.skipped == 3 and again.summary.computed == {}
     fresh_store = run(tmp_path / "b.sqlite")
@@ -87,8 +92,14 @@ def _nan_loss_plugin():
 
     @hookimpl
     def register_losses(register):
-        register(LossSpec(name="nan-loss", factory=factory, description="always NaN",
-                          uses=frozenset({GOLD_LABELS, TEACHER_LOGITS})))
+        register(
+            LossSpec(
+                name="nan-loss",
+                factory=factory,
+                description="always NaN",
+                uses=frozenset({GOLD_LABELS, TEACHER_LOGITS}),
+            )
+        )
 
     return types.SimpleNamespace(register_losses=register_losses)
 
@@ -111,17 +122,26 @@ def test_failing_cell_is_recorded_and_the_rest_go_on(bench_env, tiny_teacher_dir
     "matrix_text, message",
     [
         ("datasets = [", "malformed TOML"),
-        ('datasets = ["sst2"]\nteachers = ["nope"]\nstudents = ["mlp"]\nlosses = ["ce-hard"]\n'
-         'augmenters = ["none"]\nseeds = [0]\n', "unknown teacher 'nope'"),
-        ('datasets = []\nteachers = ["minilm-l6"]\nstudents = ["mlp"]\nlosses = ["ce-hard"]\n'
-         'augmenters = ["none"]\nseeds = [0]\n', "must be a non-empty list"),
-        ('datasets = ["sst2"]\nteachers = ["minilm-l6"]\nstudents = ["mlp"]\nlosses = ["kd-soft"]\n'
-         'augmenters = ["none"]\nseeds = [0]\n[options.losses.kd-soft]\ntemperature = "hot"\n',
-         "option 'temperature' must be float"),
+        (
+            'datasets = ["sst2"]\nteachers = ["nope"]\nstudents = ["mlp"]\nlosses = ["ce-hard"]\n'
+            'augmenters = ["none"]\nseeds = [0]\n',
+            "unknown teacher 'nope'",
+        ),
+        (
+            'datasets = []\nteachers = ["minilm-l6"]\nstudents = ["mlp"]\nlosses = ["ce-hard"]\n'
+            'augmenters = ["none"]\nseeds = [0]\n',
+            "must be a non-empty list",
+        ),
+        (
+            'datasets = ["sst2"]\nteachers = ["minilm-l6"]\nstudents = ["mlp"]\nlosses = ["kd-soft"]\n'
+            'augmenters = ["none"]\nseeds = [0]\n[options.losses.kd-soft]\ntemperature = "hot"\n',
+            "option 'temperature' must be float",
+        ),
     ],
 )
-def test_bad_input_is_one_line_exit_2_and_keeps_results(bench_env, tiny_teacher_dir, tmp_path, capsys,
-                                                         matrix_text, message):
+def test_bad_input_is_one_line_exit_2_and_keeps_results(
+    bench_env, tiny_teacher_dir, tmp_path, capsys, matrix_text, message
+):
     good = tmp_path / "tiny.toml"
     good.write_text(tiny_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",)))
     assert run_cli(good, bench_env["results"]) == 0

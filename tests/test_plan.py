@@ -272,7 +272,9 @@ def test_display_name_shares_stages_but_not_rows(builtin):
     """Renaming an entry shares every stage (the work is the same) but gives the cell its
     own row key, so two same-config entries under different names both reach the board."""
     a = single_cell_keys(plan_of(builtin))
-    b = single_cell_keys(plan_of(builtin, axes={"students": [{"plugin": "mlp", "name": "tiny-mlp"}]}))
+    b = single_cell_keys(
+        plan_of(builtin, axes={"students": [{"plugin": "mlp", "name": "tiny-mlp"}]})
+    )
     assert a["key"] != b["key"]
     assert {k: v for k, v in a.items() if k != "key"} == {k: v for k, v in b.items() if k != "key"}
 
