@@ -255,7 +255,13 @@ def _measure_gpu(model, encoded, singles, forward, cfg, n_texts) -> dict:
 def run_measurement(request: MeasureRequest, isolate: bool = True) -> dict:
     """Measure in a fresh interpreter (default) or in this process."""
     if not isolate:
-        result = measure(request)
+        import torch
+
+        threads = torch.get_num_threads()
+        try:
+            result = measure(request)
+        finally:  # measuring must not change how this process trains afterwards
+            torch.set_num_threads(threads)
         result["isolated"] = False
         return result
     context = multiprocessing.get_context("spawn")

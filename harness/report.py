@@ -109,6 +109,8 @@ def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
 
 
 def _params(n: int) -> str:
+    if n < 100_000:
+        return f"{n / 1e3:.1f}k"
     return f"{n / 1e6:.2f}M" if n < 1e8 else f"{n / 1e6:.0f}M"
 
 
@@ -160,6 +162,12 @@ def headers(entries: Sequence[Entry]) -> list[str]:
     ]
 
 
+def row_label(row: ResultRow) -> str:
+    if row.role == "teacher":
+        return f"{row.dataset} | {row.teacher} (teacher, seed {row.seed})"
+    return f"{row.dataset} | {row.teacher} -> {row.student} [{row.loss}, {row.augmenter}, seed {row.seed}]"
+
+
 def failures(rows: Iterable[ResultRow]) -> list[ResultRow]:
     return [r for r in rows if r.status != "ok"]
 
@@ -189,11 +197,7 @@ def render_markdown(
     failed = failures(rows)
     if failed:
         out += ["## Failed cells", ""]
-        out += [
-            f"- {r.dataset} | {r.teacher} -> {r.student} [{r.loss}, {r.augmenter}, seed {r.seed}]: "
-            f"{r.stage}: {r.error}"
-            for r in failed
-        ]
+        out += [f"- {row_label(r)}: {r.stage}: {r.error}" for r in failed]
         out.append("")
     if dropped:
         out += ["## Cells not run (incompatible)", ""]

@@ -30,6 +30,7 @@ from .metrics import METRICS, score_all
 from .plan import Cell, Component, Plan, TeacherRow
 from .progress import Progress, quiet
 from .registry import Registry
+from .report import row_label
 from .store import ResultRow, Store
 
 
@@ -476,12 +477,7 @@ class Runner:
 
 
 def summary_line(row: ResultRow) -> str:
-    who = (
-        row.teacher
-        if row.role == "teacher"
-        else f"{row.teacher} -> {row.student} [{row.loss}, {row.augmenter}]"
-    )
-    head = f"{row.dataset} | {who} | seed {row.seed}"
+    head = row_label(row)
     if row.status != "ok":
         return f"FAILED {head}: {row.stage}: {row.error}"
     m, s = row.metrics, row.measurements

@@ -1,0 +1,121 @@
+"""Measurement: timing summaries, parameter counts, and one real run on a tiny student."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from conftest import synthetic_sentences
+from distill_bench.matrix import MeasureConfig
+from distill_bench.measure import MeasureRequest, count_parameters, run_measurement, summarize
+from distill_bench.registry import load_registry
+from distill_bench.student_io import load_wordpiece, save_student
+from torch import nn
+
+
+def test_summarize_median_and_relative_spread():
+    """summarize reports the median and the range relative to it."""
+    s = summarize([3.0, 1.0, 10.0, 2.0])
+    assert s["median"] == pytest.approx(2.5)
+    assert s["min"] == 1.0 and s["max"] == 10.0 and s["n"] == 4
+    assert s["spread"] == pytest.approx((10.0 - 1.0) / 2.5)
+    odd = summarize([4.0, 5.0, 6.0])
+    assert odd["median"] == 5.0 and odd["spread"] == pytest.approx(0.4)
+
+
+def test_summarize_constant_and_zero():
+    """Identical timings have no spread; an all-zero median gives 0, not a division error."""
+    assert summarize([7.0, 7.0, 7.0])["spread"] == 0.0
+    assert summarize([0.0, 0.0])["spread"] == 0.0
+
+
+def test_count_parameters_separates_embeddings():
+    """Embedding weights are counted apart; the rest is params_no_embedding."""
+    model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 3), nn.EmbeddingBag(5, 2))
+    counts = count_parameters(model)
+    assert counts == {
+        "params_total": 10 * 4 + (4 * 3 + 3) + 5 * 2,
+        "params_embedding": 10 * 4 + 5 * 2,
+        "params_no_embedding": 4 * 3 + 3,
+    }
+
+
+def test_count_parameters_counts_a_tied_weight_once():
+    """A weight shared by two modules is one set of parameters."""
+    emb = nn.Embedding(10, 4)
+    head = nn.Linear(4, 10, bias=False)
+    head.weight = emb.weight
+    counts = count_parameters(nn.ModuleList([emb, head]))
+    assert counts["params_total"] == 40 and counts["params_no_embedding"] == 0
+
+
+OPTIONS = {"embedding_dim": 8, "hidden_size": 8, "layers": 1, "dropout": 0.0}
+TEXTS = tuple(text for text, _ in synthetic_sentences(12, seed=5))
+
+
+@pytest.fixture(scope="module")
+def student_request(tiny_teacher_dir, tmp_path_factory) -> MeasureRequest:
+    """A saved tiny mlp student and a cheap measurement request for it."""
+    tok = load_wordpiece(tiny_teacher_dir / "tokenizer.json")
+    spec = load_registry().get("students", "mlp")
+    options = spec.resolve(OPTIONS, "test")
+    model = spec.factory(options, vocab_size=tok.get_vocab_size(), num_labels=2)
+    out_dir = tmp_path_factory.mktemp("mlp-student")
+    save_student(out_dir, model, "mlp", options, num_labels=2, tokenizer=tok)
+    config = dataclasses.asdict(
+        MeasureConfig(
+            threads=1,
+            batch_size=8,
+            latency_samples=3,
+            repeats=2,
+            warmup=1,
+            min_pass_seconds=0.05,
+            max_sentences=20,
+            isolate=False,
+        )
+    )
+    return MeasureRequest(
+        role="student",
+        plugin="mlp",
+        options=options,
+        ckpt_dir=str(out_dir),
+        texts=TEXTS,
+        max_length=16,
+        config=config,
+    )
+
+
+def check_common(result: dict, request: MeasureRequest) -> None:
+    vocab = load_wordpiece(request.ckpt_dir + "/tokenizer.json").get_vocab_size()
+    dims = OPTIONS["embedding_dim"]
+    assert result["params_total"] == vocab * dims + (8 * 8 + 8) + (8 * 2 + 2)
+    assert result["params_no_embedding"] == (8 * 8 + 8) + (8 * 2 + 2)
+    assert result["threads"] == 1
+    assert result["cpu_throughput"]["median"] > 0
+    assert result["cpu_throughput"]["n"] == 2
+    assert result["cpu_latency_ms"]["p50"] > 0
+    assert result["cpu_latency_ms"]["n"] == 2 * 3  # min(3, repeats) passes over 3 sentences
+    assert result["disk_bytes"] > 0
+    assert result["tokenize_sentences_per_s"] > 0
+    assert isinstance(result["noisy"], bool)
+
+
+def test_run_measurement_in_process(student_request):
+    """isolate=False measures in this process: sizes, speed, latency and disk are reported."""
+    threads = torch.get_num_threads()
+    try:
+        result = run_measurement(student_request, isolate=False)
+    finally:
+        torch.set_num_threads(threads)  # measure() sets the global thread count
+    assert result["isolated"] is False
+    check_common(result, student_request)
+
+
+def test_run_measurement_isolated_subprocess(student_request):
+    """isolate=True measures in a spawned interpreter and reports its own peak memory."""
+    result = run_measurement(student_request, isolate=True)
+    assert result["isolated"] is True
+    check_common(result, student_request)
+    assert isinstance(result["peak_rss_mb"], float)
+    assert result["peak_rss_mb"] >= 0

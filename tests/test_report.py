@@ -1,0 +1,272 @@
+"""Leaderboards and markdown from hand-built result rows: every figure relative to the teacher."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from distill_bench.report import TEACHER_MARK, leaderboards, render_markdown, total_compute_seconds
+from distill_bench.store import ResultRow
+
+
+def measurements(
+    params: int,
+    throughput: float,
+    *,
+    no_emb: int | None = None,
+    spread: float = 0.05,
+    p50: float = 1.0,
+    peak: float | None = 100.0,
+    noisy: bool = False,
+) -> dict:
+    m = {
+        "params_total": params,
+        "params_no_embedding": params // 2 if no_emb is None else no_emb,
+        "cpu_throughput": {"median": throughput, "spread": spread, "min": 0.0, "max": 0.0, "n": 3},
+        "cpu_latency_ms": {"p50": p50, "p90": 2 * p50, "n": 3},
+        "noisy": noisy,
+    }
+    if peak is not None:
+        m["peak_rss_mb"] = peak
+    return m
+
+
+def row(
+    role: str,
+    student: str,
+    score: float,
+    meas: dict,
+    *,
+    loss: str = "kd-soft",
+    seed: int = 0,
+    teacher: str = "tiny-bert",
+    dataset: str = "sst2",
+    status: str = "ok",
+    timings: dict | None = None,
+    **kw,
+) -> ResultRow:
+    is_teacher = role == "teacher"
+    return ResultRow(
+        matrix="m",
+        key=f"{dataset}-{teacher}-{student}-{loss}-{seed}-{role}",
+        role=role,
+        dataset=dataset,
+        teacher=teacher,
+        student=teacher if is_teacher else student,
+        loss="" if is_teacher else loss,
+        augmenter="" if is_teacher else "none",
+        seed=seed,
+        status=status,
+        metrics={"primary": score, "primary_metric": "accuracy", "eval_split": "dev"}
+        if status == "ok"
+        else {},
+        measurements=meas,
+        timings=timings or {},
+        **kw,
+    )
+
+
+@pytest.fixture
+def rows() -> list[ResultRow]:
+    return [
+        row("student", "mlp", 0.80, measurements(1_000_000, 1000.0, spread=0.1, p50=0.5), seed=0),
+        row("teacher", "", 0.90, measurements(4_000_000, 100.0, p50=8.0, peak=400.0)),
+        row(
+            "student",
+            "mlp",
+            0.84,
+            measurements(1_000_000, 1200.0, spread=0.2, p50=0.7, peak=None, noisy=True),
+            seed=1,
+        ),
+        row("student", "bilstm", 0.86, measurements(2_000_000, 500.0), loss="ce-hard"),
+        row(
+            "student",
+            "gru",
+            0.0,
+            {},
+            status="failed",
+            stage="student",
+            error="FloatingPointError: loss is nan",
+        ),
+    ]
+
+
+def test_teacher_first_then_students_by_score(rows):
+    """The teacher heads its dataset's board; students follow best score first; failures are left out."""
+    boards = leaderboards(rows)
+    assert list(boards) == ["sst2"]
+    entries = boards["sst2"]
+    assert [(e.role, e.student) for e in entries] == [
+        ("teacher", TEACHER_MARK),
+        ("student", "bilstm"),
+        ("student", "mlp"),
+    ]
+    assert all(e.student != "gru" for e in entries)
+
+
+def test_teacher_entry_is_its_own_reference(rows):
+    """The teacher line shows 100 % of itself, 1x compression and 1x speed-up."""
+    teacher = leaderboards(rows)["sst2"][0]
+    assert teacher.score == pytest.approx(90.0)
+    assert teacher.pct_teacher == pytest.approx(100.0)
+    assert teacher.compression == pytest.approx(1.0)
+    assert teacher.speedup == pytest.approx(1.0)
+    assert teacher.seeds == 1 and teacher.score_std is None
+
+
+def test_student_figures_relative_to_teacher(rows):
+    """% of teacher, compression (teacher/student params) and speed-up (throughput ratio)."""
+    bilstm = leaderboards(rows)["sst2"][1]
+    assert bilstm.score == pytest.approx(86.0)
+    assert bilstm.pct_teacher == pytest.approx(100 * 86 / 90)
+    assert bilstm.compression == pytest.approx(4_000_000 / 2_000_000)
+    assert bilstm.speedup == pytest.approx(500.0 / 100.0)
+    assert bilstm.params_total == 2_000_000 and bilstm.params_no_embedding == 1_000_000
+
+
+def test_seeds_are_averaged_with_sample_std(rows):
+    """Rows differing only by seed form one entry: mean and sample std of the scores, medians of speed."""
+    mlp = leaderboards(rows)["sst2"][2]
+    assert mlp.seeds == 2
+    assert mlp.score == pytest.approx(82.0)
+    assert mlp.score_std == pytest.approx(math.sqrt(((80 - 82) ** 2 + (84 - 82) ** 2) / (2 - 1)))
+    assert mlp.pct_teacher == pytest.approx(100 * 82 / 90)
+    assert mlp.compression == pytest.approx(4.0)
+    assert mlp.throughput == pytest.approx(1100.0)  # median of 1000 and 1200
+    assert mlp.speedup == pytest.approx(11.0)
+    assert mlp.throughput_spread == pytest.approx(0.2)  # the worst seed's spread
+    assert mlp.latency_p50_ms == pytest.approx(0.6)
+    assert mlp.peak_mb == pytest.approx(100.0)  # the seed without a peak is skipped
+    assert mlp.noisy  # one noisy seed marks the entry
+
+
+def test_each_student_uses_its_own_teacher():
+    """With two teachers on one dataset, each student is compared with the teacher it learnt from."""
+    rows = [
+        row("teacher", "", 0.80, measurements(1000, 10.0), teacher="a"),
+        row("teacher", "", 0.90, measurements(4000, 40.0), teacher="b"),
+        row("student", "mlp", 0.72, measurements(100, 100.0), teacher="a"),
+        row("student", "mlp", 0.72, measurements(100, 100.0), teacher="b"),
+    ]
+    entries = leaderboards(rows)["sst2"]
+    assert [e.role for e in entries[:2]] == ["teacher", "teacher"]
+    students = {e.teacher: e for e in entries if e.role == "student"}
+    assert students["a"].pct_teacher == pytest.approx(90.0)
+    assert students["b"].pct_teacher == pytest.approx(80.0)
+    assert students["a"].compression == pytest.approx(10.0)
+    assert students["b"].compression == pytest.approx(40.0)
+    assert students["a"].speedup == pytest.approx(10.0)
+    assert students["b"].speedup == pytest.approx(2.5)
+
+
+def test_student_without_teacher_row_has_no_relative_figures():
+    """A student whose teacher row is missing (e.g. failed) gets blanks, not a crash."""
+    rows = [
+        row("teacher", "", 0.9, {}, status="failed", stage="teacher", error="boom"),
+        row("student", "mlp", 0.7, measurements(100, 100.0)),
+    ]
+    (entry,) = leaderboards(rows)["sst2"]
+    assert entry.pct_teacher is None and entry.compression is None and entry.speedup is None
+
+
+def table_lines(markdown: str, dataset: str) -> list[str]:
+    lines = markdown.splitlines()
+    start = lines.index(f"## {dataset}") + 2
+    table = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    return table
+
+
+def cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def test_render_markdown_has_a_github_table(rows):
+    """The markdown has a title and a github-style table per dataset with every column header."""
+    md = render_markdown("Tiny bench", rows)
+    assert md.startswith("# Tiny bench\n")
+    table = table_lines(md, "sst2")
+    assert cells(table[0]) == [
+        "teacher",
+        "student",
+        "loss",
+        "augmenter",
+        "acc (dev)",
+        "% of teacher",
+        "params",
+        "params w/o emb.",
+        "compression",
+        "CPU sent/s",
+        "speed-up",
+        "latency p50 (ms)",
+        "peak RSS (MB)",
+        "seeds",
+    ]
+    assert all(set(c) <= {"-", ":"} and c for c in cells(table[1]))  # the |---| rule
+    assert len(cells(table[1])) == 14
+    body = [cells(line) for line in table[2:]]
+    assert [b[1] for b in body] == [TEACHER_MARK, "bilstm", "mlp"]
+    teacher, bilstm, mlp = body
+    assert teacher[4:6] == ["90.0", "100.0"]
+    assert teacher[6] == "4.00M"
+    assert mlp[4] == "82.0 ± 2.8"
+    assert mlp[5] == "91.1"
+    assert mlp[8] == "4.0x" and mlp[10] == "11.0x"
+    assert mlp[9] == "1,100 ±20% (noisy)"
+    assert mlp[13] == "2"
+    assert bilstm[8] == "2.0x" and bilstm[10] == "5.0x"
+
+
+def test_render_markdown_lists_failed_and_dropped_cells(rows):
+    """Failed rows appear under "Failed cells" with stage and error; dropped cells are listed."""
+    md = render_markdown(
+        "Tiny bench", rows, dropped=[("sst2 | tiny-bert -> cnn", "needs attentions")]
+    )
+    failed = md.split("## Failed cells", 1)[1]
+    assert (
+        "- sst2 | tiny-bert -> gru [kd-soft, none, seed 0]: student: FloatingPointError: loss is nan"
+        in failed
+    )
+    assert "gru" not in md.split("## Failed cells", 1)[0]
+    dropped = md.split("## Cells not run (incompatible)", 1)[1]
+    assert "- sst2 | tiny-bert -> cnn: needs attentions" in dropped
+
+
+def test_render_markdown_without_failures_has_no_failure_section(rows):
+    """Only failures create the "Failed cells" heading; no dropped cells, no dropped heading."""
+    md = render_markdown("t", [r for r in rows if r.status == "ok"])
+    assert "Failed cells" not in md
+    assert "Cells not run" not in md
+
+
+def test_total_compute_counts_each_shared_stage_once():
+    """A stage key shared by several rows (data, teacher) is counted once; None is skipped."""
+    shared = {"data": {"key": "d1", "seconds": 2.0}, "teacher": {"key": "t1", "seconds": 30.0}}
+    rows = [
+        row("teacher", "", 0.9, {}, timings=shared | {"measure": {"key": "m0", "seconds": 1.0}}),
+        row(
+            "student",
+            "mlp",
+            0.8,
+            {},
+            timings=shared
+            | {"student": {"key": "s1", "seconds": 5.0}, "measure": {"key": "m1", "seconds": 0.5}},
+        ),
+        row(
+            "student",
+            "bilstm",
+            0.8,
+            {},
+            timings=shared
+            | {
+                "student": {"key": "s2", "seconds": 7.0},
+                "annotate": {"key": "a1", "seconds": None},
+                "measure": {"key": "m2", "seconds": 0.25},
+            },
+        ),
+    ]
+    assert total_compute_seconds(rows) == pytest.approx(2 + 30 + 1 + 5 + 0.5 + 7 + 0.25)
+    assert total_compute_seconds([]) == 0
