@@ -5,6 +5,7 @@ No torch here: the planner and dataset plugins use these without heavy imports.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -46,6 +47,7 @@ class TaskData:
     select: Split  # model selection only (early stopping, best epoch); never reported
     evaluation: Split  # the split every leaderboard figure is scored on
     primary_metric: str = "accuracy"
+    unlabelled: tuple[str, ...] = ()  # in-domain text without labels (low-resource pools)
 
     @property
     def num_labels(self) -> int:

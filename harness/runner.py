@@ -58,6 +58,7 @@ def _task_to_json(task: TaskData) -> dict:
         "name": task.name,
         "label_names": list(task.label_names),
         "primary_metric": task.primary_metric,
+        "unlabelled": list(task.unlabelled),
         "splits": {
             role: {"name": s.name, "texts": list(s.texts), "labels": list(s.labels)}
             for role, s in (
@@ -81,6 +82,7 @@ def _task_from_json(obj: dict) -> TaskData:
         splits["select"],
         splits["evaluation"],
         obj["primary_metric"],
+        tuple(obj.get("unlabelled", ())),
     )
 
 
@@ -454,6 +456,7 @@ class Runner:
         return {
             **metrics,
             "primary_metric": task.primary_metric,
+        "unlabelled": list(task.unlabelled),
             "primary": metrics[task.primary_metric],
             "eval_split": task.evaluation.name,
             "eval_examples": len(task.evaluation),
