@@ -303,41 +303,29 @@ class Runner:
             disabled=self.disabled,
         )
         started = time.perf_counter()
-        result = run_measurement(request, isolate=self.plan.matrix.measure.isolate)
+        try:
+            result = run_measurement(request, isolate=self.plan.matrix.measure.isolate)
+        except Exception as exc:  # a crash while measuring fails this row only
+            raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
         result["seconds"] = time.perf_counter() - started
         return result
 
     def _row(self, key: str, role: str, names: dict, seed: int, config: dict, work) -> ResultRow:
+        """Run ``work`` and store its row: ok with figures, or failed with stage and error."""
+        common = dict(seed=seed, config=config, environment=environment(), **names)
         try:
             metrics, measurements, timings = work()
-            row = ResultRow(
-                self.matrix_name,
-                key,
-                role,
-                seed=seed,
-                status="ok",
-                config=config,
-                metrics=metrics,
-                measurements=measurements,
-                timings=timings,
-                environment=environment(),
-                **names,
-            )
-            self.summary.ok += 1
-        except StageFailed as failure:
-            row = ResultRow(
-                self.matrix_name,
-                key,
-                role,
-                seed=seed,
-                status="failed",
-                stage=failure.stage,
-                error=failure.error,
-                config=config,
-                environment=environment(),
-                **names,
-            )
+        except BenchError:
+            raise  # bad input stops the run; rows already stored stay
+        except Exception as exc:
+            failure = exc if isinstance(exc, StageFailed) else StageFailed("evaluate", repr(exc))
+            row = ResultRow(self.matrix_name, key, role, status="failed", stage=failure.stage,
+                            error=failure.error, **common)  # fmt: skip
             self.summary.failed += 1
+        else:
+            row = ResultRow(self.matrix_name, key, role, status="ok", metrics=metrics,
+                            measurements=measurements, timings=timings, **common)  # fmt: skip
+            self.summary.ok += 1
         self.store.put(row)
         return row
 
@@ -355,12 +343,9 @@ class Runner:
             ckpt = self.teacher(row)
             evaluation = load_file(str(ckpt / "predictions.safetensors"))["evaluation"]
             metrics = self._metrics(task, evaluation)
-            try:
-                measurements = self._measure(
-                    "teacher", row.teacher.plugin, row.teacher.options_dict(), ckpt, task
-                )
-            except Exception as exc:
-                raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
+            measurements = self._measure(
+                "teacher", row.teacher.plugin, row.teacher.options_dict(), ckpt, task
+            )
             info = read_json(ckpt / "info.json")
             return (
                 metrics,
@@ -406,12 +391,9 @@ class Runner:
             )
             transfer = self.transfer(cell)
             metrics["transfer_size"] = len(transfer.texts)
-            try:
-                measurements = self._measure(
-                    "student", cell.student.plugin, cell.student.options_dict(), ckpt, task
-                )
-            except Exception as exc:
-                raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
+            measurements = self._measure(
+                "student", cell.student.plugin, cell.student.options_dict(), ckpt, task
+            )
             train = read_json(ckpt / "info.json")
             measurements["train_seconds"] = train["train_seconds"]
             return (
@@ -456,7 +438,7 @@ class Runner:
         return {
             **metrics,
             "primary_metric": task.primary_metric,
-        "unlabelled": list(task.unlabelled),
+            "unlabelled": list(task.unlabelled),
             "primary": metrics[task.primary_metric],
             "eval_split": task.evaluation.name,
             "eval_examples": len(task.evaluation),
