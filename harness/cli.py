@@ -68,6 +68,27 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_dataset_show(args) -> int:
+    from .dataset_stats import describe_dataset, parse_options
+    from .registry import load_registry
+
+    registry = load_registry(args.disable_plugin)
+    names = sorted(registry.specs["datasets"]) if args.dataset == "all" else [args.dataset]
+    for name in names:
+        print(
+            describe_dataset(
+                registry,
+                name,
+                parse_options(args.option),
+                _data_dir(args.data_dir),
+                tokenizer_file=args.tokenizer,
+                max_examples=args.max_examples or None,
+            ),
+            flush=True,
+        )
+    return 0
+
+
 def cmd_plugins(args) -> int:
     from .registry import make_plugin_manager, plugin_origins
 
@@ -156,11 +177,14 @@ def _preamble(plan, args, seconds: float | None, rows) -> str:
 def write_report(plan, store, args, console, seconds: float | None = None) -> Path:
     from .report import render_markdown, rich_tables
 
-    rows = [
-        r
-        for r in store.rows(plan.matrix.name)
-        if r.key in {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}
-    ]
+    planned = {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}
+    stored = store.rows(plan.matrix.name)
+    rows = [r for r in stored if r.key in planned]
+    if len(rows) < len(stored):  # an older version of the matrix, or another data dir
+        console.print(
+            f"note: {len(stored) - len(rows)} stored rows of matrix {plan.matrix.name!r} belong to "
+            "another configuration (options, budget or data dir) and are not shown"
+        )
     markdown = render_markdown(
         f"Leaderboard: {plan.matrix.name}",
         rows,
@@ -250,6 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="registered components, their options and defaults")
     p.add_argument("kind", nargs="?", help=f"one of: {', '.join(KINDS)}")
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("datasets", help="dataset statistics: splits, labels, token lengths")
+    datasets_sub = p.add_subparsers(dest="datasets_command", required=True)
+    p = datasets_sub.add_parser("show", help="load a dataset and describe its splits")
+    p.add_argument("dataset", help="a dataset name, or 'all'")
+    p.add_argument("-o", "--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="a dataset option (repeatable), e.g. -o include_oos=true")  # fmt: skip
+    p.add_argument("--data-dir", help=f"local data directory (default ${DATA_ENV}; none: the Hub)")
+    p.add_argument("--tokenizer", help="tokenizer.json for lengths (default: MiniLM's WordPiece)")
+    p.add_argument("--max-examples", type=int, default=5000,
+                   help="texts per split tokenized for lengths (0 = all; sizes are always exact)")  # fmt: skip
+    p.set_defaults(func=cmd_dataset_show)
 
     p = sub.add_parser("plugins", help="loaded plugins and where they come from")
     p.set_defaults(func=cmd_plugins)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 UNLABELLED = -1
@@ -48,6 +48,9 @@ class TaskData:
     evaluation: Split  # the split every leaderboard figure is scored on
     primary_metric: str = "accuracy"
     unlabelled: tuple[str, ...] = ()  # in-domain text without labels (low-resource pools)
+    # The out-of-scope class id (CLINC150 with oos), or None: metrics.score_task then adds
+    # in-scope accuracy and OOS recall.
+    oos_label: int | None = None
 
     @property
     def num_labels(self) -> int:
@@ -85,11 +88,83 @@ def stratified_indices(labels: Sequence[int], n: int, seed: int) -> list[int]:
     return sorted(chosen)
 
 
-def carve(split: Split, n_out: int, seed: int, out_name: str) -> tuple[Split, Split]:
-    """Split off a seeded, stratified slice of ``n_out`` examples: (rest, slice)."""
-    out = set(stratified_indices(split.labels, n_out, seed))
+def heldout_indices(split: Split, n_out: int, seed: int, avoid: Collection[str] = ()) -> list[int]:
+    """The sorted indices ``carve`` splits off.
+
+    ``avoid`` holds texts the slice must not contain (the evaluation texts, so model
+    selection never sees a scored sentence that the dataset also lists in train). The
+    plain stratified sample is kept when it contains none of them; otherwise the slice
+    is drawn again from the examples whose text is not in ``avoid``. Those examples stay
+    in the rest, where the dataset put them.
+    """
+    out = stratified_indices(split.labels, n_out, seed)
+    if not avoid or not any(split.texts[i] in avoid for i in out):
+        return out
+    allowed = [i for i, text in enumerate(split.texts) if text not in avoid]
+    if n_out > len(allowed):
+        raise ValueError(
+            f"split {split.name!r}: cannot hold out {n_out} examples; only {len(allowed)} "
+            "have a text outside the avoided set"
+        )
+    picked = stratified_indices([split.labels[i] for i in allowed], n_out, seed)
+    return [allowed[j] for j in picked]
+
+
+def carve(
+    split: Split, n_out: int, seed: int, out_name: str, avoid: Collection[str] = ()
+) -> tuple[Split, Split]:
+    """Split off a seeded, stratified slice of ``n_out`` examples: (rest, slice).
+
+    The slice contains no text of ``avoid`` (see ``heldout_indices``)."""
+    out = set(heldout_indices(split, n_out, seed, avoid))
     rest = [i for i in range(len(split)) if i not in out]
     return split.take(rest), split.take(sorted(out), out_name)
+
+
+def per_class_indices(labels: Sequence[int], per_class: int, seed: int) -> list[int]:
+    """A seeded sample of ``per_class`` indices of every label (all of a rarer one); sorted.
+
+    Nested: with the same seed, the sample for k is a subset of the sample for k + 1."""
+    rng = random.Random(seed)
+    by_label: dict[int, list[int]] = defaultdict(list)
+    for i, y in enumerate(labels):
+        by_label[y].append(i)
+    chosen: list[int] = []
+    for y in sorted(by_label):
+        ix = by_label[y][:]
+        rng.shuffle(ix)
+        chosen.extend(ix[:per_class])
+    return sorted(chosen)
+
+
+def low_resource(
+    task: TaskData, *, max_labeled: int = 0, labels_per_class: int = 0, seed: int = 0
+) -> TaskData:
+    """Keep a seeded, stratified labelled subset of train; the rest of train is unlabelled.
+
+    ``labels_per_class`` (0 = off) keeps that many examples of every label (all of a label
+    that has fewer); ``max_labeled`` (0 = all) then caps the total, keeping label
+    proportions. The examples left out of train lose their labels and go, in train order,
+    to the front of ``task.unlabelled`` (an existing pool, e.g. IMDB's unsup reviews,
+    follows them). Selection and evaluation splits are unchanged, so low-resource runs
+    are scored on exactly the same examples as full ones.
+    """
+    if max_labeled < 0 or labels_per_class < 0:
+        raise ValueError(
+            f"max_labeled and labels_per_class must be >= 0, got {max_labeled}, {labels_per_class}"
+        )
+    train = task.train
+    keep = list(range(len(train)))
+    if labels_per_class:
+        keep = per_class_indices(train.labels, labels_per_class, seed)
+    if max_labeled and len(keep) > max_labeled:
+        picked = stratified_indices([train.labels[i] for i in keep], max_labeled, seed)
+        keep = [keep[j] for j in picked]
+    if len(keep) == len(train):
+        return task
+    kept = set(keep)
+    pool = tuple(text for i, text in enumerate(train.texts) if i not in kept)
+    return dataclasses.replace(task, train=train.take(keep), unlabelled=pool + task.unlabelled)
 
 
 def subsample(task: TaskData, max_train: int | None, max_select: int | None, seed: int) -> TaskData:
@@ -99,6 +174,5 @@ def subsample(task: TaskData, max_train: int | None, max_select: int | None, see
         train = train.take(stratified_indices(train.labels, max_train, seed))
     if max_select is not None and len(select) > max_select:
         select = select.take(stratified_indices(select.labels, max_select, seed))
-    return TaskData(
-        task.name, task.label_names, train, select, task.evaluation, task.primary_metric
-    )
+    # replace() keeps every other field (unlabelled pool, oos label) as the plugin set it
+    return dataclasses.replace(task, train=train, select=select)

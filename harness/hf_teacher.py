@@ -17,7 +17,7 @@ from .batching import length_grouped_batches, pad
 from .data import TaskData
 from .errors import BenchError
 from .matrix import Budget
-from .metrics import METRICS
+from .metrics import task_metric
 from .progress import Progress, quiet
 
 transformers.logging.set_verbosity_error()
@@ -124,7 +124,7 @@ class HFTeacher:
         train_ids = self.encode(tokenizer, task.train.texts, budget.max_length)
         select_ids = self.encode(tokenizer, task.select.texts, budget.max_length)
         labels = torch.tensor(task.train.labels)
-        metric = METRICS[task.primary_metric]
+        metric = task_metric(task)
         steps_per_epoch = math.ceil(len(train_ids) / budget.teacher_batch_size)
         total_steps = steps_per_epoch * budget.teacher_epochs
         eval_every = max(1, steps_per_epoch // max(1, budget.teacher_evals_per_epoch))

@@ -45,8 +45,77 @@ METRICS: dict[str, Callable[[Sequence[int], Sequence[int]], float]] = {
     "macro_f1": macro_f1,
 }
 # How a metric is shown: the literature reports both as percentages / x100.
-METRIC_LABELS = {"accuracy": "acc", "mcc": "MCC", "macro_f1": "macro-F1"}
+METRIC_LABELS = {
+    "accuracy": "acc",
+    "mcc": "MCC",
+    "macro_f1": "macro-F1",
+    "inscope_accuracy": "in-scope acc",
+    "oos_recall": "OOS recall",
+}
 
 
 def score_all(gold: Sequence[int], pred: Sequence[int]) -> dict[str, float]:
     return {name: fn(gold, pred) for name, fn in METRICS.items()}
+
+
+# -- metrics that need to know the task's out-of-scope class (CLINC150 with oos) --------
+
+
+def inscope_accuracy(gold: Sequence[int], pred: Sequence[int], oos_label: int | None) -> float:
+    """Accuracy over the examples whose gold label is in scope (Larson et al., 2019).
+
+    A prediction of the oos class on an in-scope example counts as wrong. Without an oos
+    class every example is in scope and this is plain accuracy."""
+    g, p = np.asarray(gold), np.asarray(pred)
+    if oos_label is None:
+        return accuracy(g, p)
+    keep = g != oos_label
+    return float((g[keep] == p[keep]).mean()) if keep.any() else 0.0
+
+
+def oos_recall(gold: Sequence[int], pred: Sequence[int], oos_label: int | None) -> float:
+    """The share of gold out-of-scope examples predicted out-of-scope; 0 when there are none."""
+    if oos_label is None:
+        return 0.0
+    g, p = np.asarray(gold), np.asarray(pred)
+    oos = g == oos_label
+    return float((p[oos] == oos_label).mean()) if oos.any() else 0.0
+
+
+OOS_METRICS: dict[str, Callable[[Sequence[int], Sequence[int], int | None], float]] = {
+    "inscope_accuracy": inscope_accuracy,
+    "oos_recall": oos_recall,
+}
+
+
+def metric_fn(
+    name: str, oos_label: int | None = None
+) -> Callable[[Sequence[int], Sequence[int]], float]:
+    """A metric by name as ``(gold, pred) -> float``, with the oos class bound in."""
+    if name in METRICS:
+        return METRICS[name]
+    if name in OOS_METRICS:
+        fn = OOS_METRICS[name]
+        return lambda gold, pred: fn(gold, pred, oos_label)
+    known = ", ".join([*METRICS, *OOS_METRICS])
+    raise KeyError(f"unknown metric {name!r} (metrics: {known})")
+
+
+def task_metric(task) -> Callable[[Sequence[int], Sequence[int]], float]:
+    """The task's primary metric as ``(gold, pred) -> float`` (model selection uses it)."""
+    return metric_fn(task.primary_metric, getattr(task, "oos_label", None))
+
+
+def score_task(task, pred: Sequence[int], split=None) -> dict[str, float]:
+    """Every metric of ``pred`` on ``split`` (default: the task's evaluation split).
+
+    ``score_all`` plus, when the task has an oos class, ``inscope_accuracy`` and
+    ``oos_recall``; the task's primary metric is always among the keys."""
+    gold = (split if split is not None else task.evaluation).labels
+    scores = score_all(gold, pred)
+    oos_label = getattr(task, "oos_label", None)
+    if oos_label is not None:
+        scores.update({name: fn(gold, pred, oos_label) for name, fn in OOS_METRICS.items()})
+    if task.primary_metric not in scores:
+        scores[task.primary_metric] = metric_fn(task.primary_metric, oos_label)(gold, pred)
+    return scores

@@ -28,7 +28,7 @@ from .specs import (
 
 # Bump a stage's version when its code changes what it computes: old cache entries
 # then miss instead of being silently reused.
-STAGE_VERSIONS = {"data": 1, "teacher": 1, "transfer": 1, "annotate": 1, "student": 1, "measure": 1}
+STAGE_VERSIONS = {"data": 2, "teacher": 1, "transfer": 1, "annotate": 1, "student": 1, "measure": 1}
 
 
 def content_key(stage: str, config: dict[str, Any], deps: tuple[str, ...] = ()) -> str:

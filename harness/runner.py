@@ -26,7 +26,7 @@ from .environment import environment
 from .errors import BenchError
 from .matrix import Budget
 from .measure import MeasureRequest, run_measurement
-from .metrics import METRICS, score_all
+from .metrics import score_task, task_metric
 from .plan import Cell, Component, Plan, TeacherRow
 from .progress import Progress, quiet
 from .registry import Registry
@@ -59,6 +59,7 @@ def _task_to_json(task: TaskData) -> dict:
         "label_names": list(task.label_names),
         "primary_metric": task.primary_metric,
         "unlabelled": list(task.unlabelled),
+        "oos_label": task.oos_label,
         "splits": {
             role: {"name": s.name, "texts": list(s.texts), "labels": list(s.labels)}
             for role, s in (
@@ -83,6 +84,7 @@ def _task_from_json(obj: dict) -> TaskData:
         splits["evaluation"],
         obj["primary_metric"],
         tuple(obj.get("unlabelled", ())),
+        oos_label=obj.get("oos_label"),
     )
 
 
@@ -258,7 +260,7 @@ class Runner:
                 logits,
                 student_io.encode_words(tokenizer, task.select.texts, max_len),
                 task.select.labels,
-                METRICS[task.primary_metric],
+                task_metric(task),
                 self.budget,
                 cell.seed,
                 self.device,
@@ -434,11 +436,10 @@ class Runner:
 
     @staticmethod
     def _metrics(task: TaskData, logits: np.ndarray) -> dict:
-        metrics = score_all(task.evaluation.labels, logits.argmax(-1))
+        metrics = score_task(task, logits.argmax(-1))
         return {
             **metrics,
             "primary_metric": task.primary_metric,
-            "unlabelled": list(task.unlabelled),
             "primary": metrics[task.primary_metric],
             "eval_split": task.evaluation.name,
             "eval_examples": len(task.evaluation),
