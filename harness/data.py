@@ -167,12 +167,25 @@ def low_resource(
     return dataclasses.replace(task, train=train.take(keep), unlabelled=pool + task.unlabelled)
 
 
-def subsample(task: TaskData, max_train: int | None, max_select: int | None, seed: int) -> TaskData:
-    """The budget's view of a task: fewer training and selection examples, same evaluation."""
-    train, select = task.train, task.select
+def subsample(
+    task: TaskData,
+    max_train: int | None,
+    max_select: int | None,
+    seed: int,
+    max_eval: int | None = None,
+) -> TaskData:
+    """The budget's view of a task: fewer training and selection examples, and (only when
+    asked) a stratified slice of the evaluation split whose name says so."""
+    train, select, evaluation = task.train, task.select, task.evaluation
     if max_train is not None and len(train) > max_train:
         train = train.take(stratified_indices(train.labels, max_train, seed))
     if max_select is not None and len(select) > max_select:
         select = select.take(stratified_indices(select.labels, max_select, seed))
+    if max_eval is not None and len(evaluation) > max_eval:
+        # seed 0, not the cell's seed: every seed of a matrix is scored on the same slice
+        evaluation = evaluation.take(
+            stratified_indices(evaluation.labels, max_eval, 0),
+            f"{evaluation.name}[{max_eval} of {len(evaluation)}]",
+        )
     # replace() keeps every other field (unlabelled pool, oos label) as the plugin set it
-    return dataclasses.replace(task, train=train, select=select)
+    return dataclasses.replace(task, train=train, select=select, evaluation=evaluation)

@@ -40,6 +40,9 @@ class Budget:
 
     max_train_examples: int | None = None  # None = the whole training split
     max_select_examples: int | None = 1000  # selection only needs a stable estimate
+    # None = the whole evaluation split; a number scores a fixed stratified slice (named
+    # so in the leaderboard): for smoke matrices, never for figures set beside papers'
+    max_eval_examples: int | None = None
     max_transfer_examples: int | None = None  # caps what augmenters produce
     max_length: int = 128  # WordPiece tokens; SST-2's 95th percentile is well under 64
     teacher_epochs: int = 3  # BERT's recommended 2-4 for GLUE fine-tuning

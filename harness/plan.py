@@ -183,6 +183,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
             "source": data_source,
             "max_train_examples": budget.max_train_examples,
             "max_select_examples": budget.max_select_examples,
+            "max_eval_examples": budget.max_eval_examples,
             "seed": seed,
         }
         data_key = add("data", data_cfg, (), f"load {dataset.name} (seed {seed})")

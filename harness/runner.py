@@ -146,7 +146,11 @@ class Runner:
             spec = self.registry.get("datasets", dataset.plugin)
             task = spec.factory(dataset.options_dict(), self.data_dir)
             task = subsample(
-                task, self.budget.max_train_examples, self.budget.max_select_examples, seed
+                task,
+                self.budget.max_train_examples,
+                self.budget.max_select_examples,
+                seed,
+                self.budget.max_eval_examples,
             )
             write_json(out / "task.json", _task_to_json(task))
             return {

@@ -100,3 +100,17 @@ def test_split_lengths_must_match():
     """A split with more texts than labels is refused."""
     with pytest.raises(ValueError, match="2 texts, 1 labels"):
         Split("train", ("a", "b"), (0,))
+
+
+def test_subsample_max_eval_names_the_slice_and_ignores_the_seed():
+    """A capped evaluation split is a fixed stratified slice whose name says so."""
+    from distill_bench.data import Split, TaskData, subsample
+
+    evaluation = Split("test", tuple(f"t{i}" for i in range(100)), tuple(i % 4 for i in range(100)))
+    train = Split("train", ("a", "b"), (0, 1))
+    task = TaskData("x", ("a", "b", "c", "d"), train, train, evaluation)
+    one, two = subsample(task, None, None, 1, 20), subsample(task, None, None, 2, 20)
+    assert one.evaluation == two.evaluation and len(one.evaluation) == 20
+    assert one.evaluation.name == "test[20 of 100]"
+    assert sorted(one.evaluation.labels.count(y) for y in range(4)) == [5, 5, 5, 5]
+    assert subsample(task, None, None, 1).evaluation is evaluation

@@ -358,6 +358,7 @@ BUDGET_LEVEL = (
     {
         "max_train_examples": "data",
         "max_select_examples": "data",
+        "max_eval_examples": "data",
         "max_transfer_examples": "transfer",
         "max_length": "tokens",
         "annotate_batch_size": "none",  # batching does not change what annotation computes
