@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import BenchError
@@ -149,32 +147,31 @@ def print_plan(plan, cache, store, console) -> None:
             console.print(f"  {d.label}: {d.reason}")
 
 
-def _preamble(plan, args, seconds: float | None, rows) -> str:
-    from .environment import cpu_model
+def _preamble(plan, rows) -> str:
+    """How the table was made, from the rows themselves: rewriting the report from the
+    store (or re-running a finished matrix) gives the same file."""
     from .report import total_compute_seconds
 
-    b = plan.matrix.budget
+    b, m = plan.matrix.budget, plan.matrix
+    env = rows[0].environment if rows else {}
+    stamps = sorted(r.created_at for r in rows)
     lines = [
-        f"Matrix `{plan.matrix.path}`"
-        + (f": {plan.matrix.description}" if plan.matrix.description else ""),
+        f"Matrix `{m.path}`" + (f": {m.description}" if m.description else ""),
         "",
-        f"Reproduce: `bench run --matrix {plan.matrix.path}` (with `BENCH_DATA_DIR` pointing at the data).",
-        f"Hardware: {cpu_model()}, {os.cpu_count()} CPUs, measured with {plan.matrix.measure.threads} threads"
-        f" ({platform.python_version()}, {platform.system()}).",
+        f"Reproduce: `bench run --matrix {m.path}` (with `BENCH_DATA_DIR` pointing at the data).",
+        f"Hardware: {env.get('cpu', '?')}, {env.get('cpu_count', '?')} CPUs, GPU: {env.get('gpu') or 'none'};"
+        f" measured with {m.measure.threads} threads; torch {env.get('packages', {}).get('torch', '?')},"
+        f" Python {env.get('python', '?')}; commit {env.get('git_commit') or '?'}.",
         f"Budget: train examples {b.max_train_examples or 'all'}, selection {b.max_select_examples or 'all'}, "
         f"teacher {b.teacher_epochs} epochs at lr {b.teacher_lr:g}, students {b.student_epochs} epochs "
-        f"at lr {b.student_lr:g}, max length {b.max_length}; seeds {list(plan.matrix.seeds)}.",
-        f"Compute time of the stages behind this table (each counted once): "
-        f"{total_compute_seconds(rows) / 60:.1f} min.",
+        f"at lr {b.student_lr:g}, max length {b.max_length}; seeds {list(m.seeds)}.",
+        f"Time: {total_compute_seconds(rows) / 60:.1f} min of stage compute (each shared stage counted "
+        f"once), rows written {stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} UTC.",
     ]
-    if seconds is not None:
-        lines.append(
-            f"Last `bench run`: {seconds:.0f} s wall, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
-        )
     return "\n".join(lines)
 
 
-def write_report(plan, store, args, console, seconds: float | None = None) -> Path:
+def write_report(plan, store, args, console) -> Path:
     from .report import render_markdown, rich_tables
 
     planned = {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}
@@ -189,7 +186,7 @@ def write_report(plan, store, args, console, seconds: float | None = None) -> Pa
         f"Leaderboard: {plan.matrix.name}",
         rows,
         dropped=[(d.label, d.reason) for d in plan.dropped],
-        preamble=_preamble(plan, args, seconds, rows),
+        preamble=_preamble(plan, rows),
     )
     out = Path(args.results_dir) / f"{plan.matrix.name}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +234,7 @@ def cmd_run(args) -> int:
                 raise BenchError(f"dataset {cell.dataset.name!r}: {failure.error}") from None
         summary = runner.run()
     seconds = time.perf_counter() - started
-    write_report(plan, store, args, console, seconds)
+    write_report(plan, store, args, console)
     computed = ", ".join(f"{k} {v}" for k, v in summary.computed.items()) or "nothing (all cached)"
     console.print(
         f"{summary.ok} rows ok, {summary.failed} failed, {summary.skipped} already in the store; "
