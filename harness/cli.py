@@ -154,7 +154,7 @@ def _preamble(plan, rows) -> str:
 
     b, m = plan.matrix.budget, plan.matrix
     env = rows[0].environment if rows else {}
-    stamps = sorted(r.created_at for r in rows)
+    stamps = sorted(r.created_at[:16].replace("T", " ") for r in rows)  # ISO, to the minute
     lines = [
         f"Matrix `{m.path}`" + (f": {m.description}" if m.description else ""),
         "",
