@@ -232,6 +232,11 @@ def cmd_run(args) -> int:
                 runner.task(cell.dataset, cell.seed, cell.data_key)
             except StageFailed as failure:
                 raise BenchError(f"dataset {cell.dataset.name!r}: {failure.error}") from None
+        # and every teacher against its dataset: a bad model path fails here, not mid-matrix
+        for row in plan.teacher_rows:
+            teacher = runner.teacher_model(row.teacher)
+            if hasattr(teacher, "check"):
+                teacher.check(runner.task(row.dataset, row.seed, row.data_key))
         summary = runner.run()
     seconds = time.perf_counter() - started
     write_report(plan, store, args, console)

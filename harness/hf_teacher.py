@@ -24,7 +24,29 @@ transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 
 
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "spm.model", "merges.txt")
+
+
+def check_local_model(path: str) -> None:
+    """A local model directory must hold a config and a tokenizer. (transformers 5 builds an
+    empty tokenizer from a directory without one instead of failing.)"""
+    local = Path(path)
+    if not (local.is_absolute() or path.startswith(".") or local.exists()):
+        return  # a Hub id: transformers reports what is wrong with it
+    if not local.is_dir():
+        raise BenchError(f"teacher model {path}: no such directory")
+    if not (local / "config.json").is_file():
+        raise BenchError(
+            f"teacher model {path}: no config.json (expected a Hugging Face model folder)"
+        )
+    if not any((local / name).is_file() for name in _TOKENIZER_FILES):
+        raise BenchError(
+            f"teacher model {path}: no tokenizer (expected one of {', '.join(_TOKENIZER_FILES)})"
+        )
+
+
 def load_tokenizer(path: str):
+    check_local_model(path)
     try:
         return AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as exc:
@@ -41,6 +63,7 @@ def load_classifier(path: str, num_labels: int | None = None, label_names: Seque
             id2label=dict(enumerate(label_names)),
             label2id={name: i for i, name in enumerate(label_names)},
         )
+    check_local_model(path)
     try:
         return AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as exc:
@@ -48,9 +71,12 @@ def load_classifier(path: str, num_labels: int | None = None, label_names: Seque
             f"teacher model {path}: cannot load ({str(exc).splitlines()[0]})"
         ) from None
     except RuntimeError as exc:  # a classifier head of another size
-        if "size mismatch" in str(exc):
+        if "size mismatch" in str(exc) or "mismatched_sizes" in str(exc):
+            from transformers import AutoConfig
+
+            has = AutoConfig.from_pretrained(path).num_labels
             raise BenchError(
-                f"teacher model {path}: its classifier head does not have {num_labels} labels"
+                f"teacher model {path}: its classifier head has {has} labels, the dataset has {num_labels}"
             ) from None
         raise
 
@@ -105,6 +131,26 @@ class HFTeacher:
     def __init__(self, path: str, options: dict):
         self.path = path
         self.options = options
+
+    def check(self, task: TaskData) -> None:
+        """Refuse a model that cannot work before anything trains: a local folder without a
+        config or tokenizer, or a fine-tuned classifier whose head has another label count."""
+        check_local_model(self.path)
+        config = Path(self.path) / "config.json"
+        if config.is_file():
+            import json
+
+            cfg = json.loads(config.read_text())
+            is_classifier = any(
+                "ForSequenceClassification" in a for a in cfg.get("architectures") or []
+            )
+            # transformers writes no label fields for its default of 2 labels
+            has = len(cfg.get("id2label") or {}) or cfg.get("num_labels") or 2
+            if is_classifier and has and has != task.num_labels:
+                raise BenchError(
+                    f"teacher model {self.path}: its classifier head has {has} labels, "
+                    f"dataset {task.name!r} has {task.num_labels}"
+                )
 
     def encode(self, tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
         return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]

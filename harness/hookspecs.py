@@ -38,6 +38,9 @@ def register_teachers(register: Callable[[TeacherSpec], None]) -> None:
 
     ``TeacherSpec.factory(options)`` returns an object with:
 
+    - ``check(task)`` (optional): raise ``BenchError`` if this teacher cannot work on the
+      task (a missing model folder, a head with another label count). ``bench run`` calls
+      it for every teacher before anything trains.
     - ``finetune(task, budget, seed, out_dir, device) -> dict``: fine-tune on
       ``task.train``, select on ``task.select``, save a loadable checkpoint (safetensors,
       config and tokenizer) into ``out_dir``; return facts worth recording (epochs, steps).

@@ -39,6 +39,7 @@ class Entry:
     latency_p50_ms: float
     peak_mb: float | None
     noisy: bool
+    train_seconds: float | None  # teacher: fine-tuning; student: distillation (median over seeds)
 
 
 def _group_key(row: ResultRow) -> tuple:
@@ -101,11 +102,23 @@ def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
                 ),
                 peak_mb=statistics.median(peaks) if peaks else None,
                 noisy=any(r.measurements.get("noisy") for r in group),
+                train_seconds=_median_or_none(_train_seconds(r) for r in group),
             )
         )
     for entries in boards.values():
         entries.sort(key=lambda e: (e.role != "teacher", e.teacher, -e.score))
     return dict(sorted(boards.items()))
+
+
+def _train_seconds(row: ResultRow) -> float | None:
+    if row.role == "teacher":
+        return (row.timings.get("teacher") or {}).get("finetune_seconds")
+    return row.measurements.get("train_seconds")
+
+
+def _median_or_none(values) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
 def _params(n: int) -> str:
@@ -137,6 +150,7 @@ def columns(entry: Entry) -> list[str]:
         _x(entry.speedup),
         f"{entry.latency_p50_ms:.2f}",
         "" if entry.peak_mb is None else f"{entry.peak_mb:.0f}",
+        "" if entry.train_seconds is None else f"{entry.train_seconds:.0f}",
         str(entry.seeds),
     ]
 
@@ -158,6 +172,7 @@ def headers(entries: Sequence[Entry]) -> list[str]:
         "speed-up",
         "latency p50 (ms)",
         "peak RSS (MB)",
+        "train (s)",
         "seeds",
     ]
 
@@ -208,7 +223,7 @@ def render_markdown(
         "% of teacher divides by the teacher's score on the same split; compression and speed-up are "
         "relative to the teacher; CPU sent/s is the median of timed passes at a large batch "
         "(± its relative range); latency is batch-1 median over real sentences; peak RSS is the "
-        "inference peak resident memory above the measuring process's baseline.",
+        "inference peak resident memory above the measuring process's baseline; train is the teacher's fine-tuning or the student's distillation wall time (selection included).",
         "",
     ]
     return "\n".join(out)

@@ -203,10 +203,11 @@ def test_render_markdown_has_a_github_table(rows):
         "speed-up",
         "latency p50 (ms)",
         "peak RSS (MB)",
+        "train (s)",
         "seeds",
     ]
     assert all(set(c) <= {"-", ":"} and c for c in cells(table[1]))  # the |---| rule
-    assert len(cells(table[1])) == 14
+    assert len(cells(table[1])) == 15
     body = [cells(line) for line in table[2:]]
     assert [b[1] for b in body] == [TEACHER_MARK, "bilstm", "mlp"]
     teacher, bilstm, mlp = body
@@ -216,7 +217,8 @@ def test_render_markdown_has_a_github_table(rows):
     assert mlp[5] == "91.1"
     assert mlp[8] == "4.0x" and mlp[10] == "11.0x"
     assert mlp[9] == "1,100 ±20% (noisy)"
-    assert mlp[13] == "2"
+    assert mlp[13] == ""  # these rows record no training time
+    assert mlp[14] == "2"
     assert bilstm[8] == "2.0x" and bilstm[10] == "5.0x"
 
 
