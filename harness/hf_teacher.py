@@ -192,7 +192,9 @@ class HFTeacher:
         best_score, best_state, best_step, stale, step = -math.inf, None, 0, 0, 0
         evaluations, started = [], time.perf_counter()
         stop = False
+        epoch_seconds: list[float] = []  # wall time of each epoch, selection evaluations included
         for epoch in range(budget.teacher_epochs):
+            epoch_started = time.perf_counter()
             batches = length_grouped_batches(
                 [len(x) for x in train_ids], budget.teacher_batch_size, seed + epoch
             )
@@ -241,6 +243,7 @@ class HFTeacher:
                     model.train()
                 if stop:
                     break
+            epoch_seconds.append(time.perf_counter() - epoch_started)
             if stop:
                 break
         if best_state is not None:
@@ -253,6 +256,7 @@ class HFTeacher:
             "best_step": best_step,
             "best_select_score": best_score,
             "stopped_early": stop,
+            "epoch_seconds": epoch_seconds,
             "evaluations": evaluations,
             "train_examples": len(train_ids),
             "device": str(device),

@@ -31,6 +31,7 @@ from .plan import Cell, Component, Plan, TeacherRow
 from .progress import Progress, quiet
 from .registry import Registry
 from .report import row_label
+from .specs import TEACHER_LOGITS
 from .store import ResultRow, Store
 
 
@@ -244,9 +245,11 @@ class Runner:
         task = self.task(cell.dataset, cell.seed, cell.data_key)
         teacher_dir = self.teacher(cell)
         transfer = self.transfer(cell)
-        logits = self.annotation(cell)
 
         def compute(out: Path) -> dict:
+            # teacher outputs only when the loss reads them: a ce-hard baseline needs none
+            uses = self.registry.get("losses", cell.loss.plugin).uses
+            logits = self.annotation(cell) if TEACHER_LOGITS in uses else None
             tokenizer = student_io.prepare(self.teacher_model(cell.teacher).tokenizer(teacher_dir))
             max_len = self.budget.max_length
             spec = self.registry.get("students", cell.student.plugin)

@@ -179,3 +179,15 @@ def test_missing_data_dir_and_file(bench_env, tiny_teacher_dir, tmp_path, capsys
     err = capsys.readouterr().err
     assert "sst2/dev.tsv: file not found" in err
     assert not (bench_env["cache"] / "teacher").exists()  # stopped before any training
+
+
+def test_ce_hard_alone_never_annotates(bench_env, tiny_teacher_dir, tmp_path):
+    """The no-distillation baseline reads no teacher outputs, so none are computed for it."""
+    text = tiny_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",))
+    registry = collect(make_plugin_manager())
+    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    runner = Runner(
+        plan, registry, Cache(bench_env["cache"]), Store(tmp_path / "s.sqlite"), bench_env["data"]
+    )
+    assert runner.run().ok == 2
+    assert "annotate" not in runner.summary.computed
