@@ -56,10 +56,15 @@ def register_teachers(register: Callable[[TeacherSpec], None]) -> None:
 def register_students(register: Callable[[StudentSpec], None]) -> None:
     """Register students.
 
-    ``StudentSpec.factory(options, vocab_size, num_labels)`` returns a ``torch.nn.Module``
-    whose ``forward(input_ids, attention_mask)`` returns logits ``[batch, num_labels]``
-    (or a dict with ``"logits"`` and whatever else ``exposes`` promises). Embeddings
-    built with ``sparse=True`` are trained with a sparse optimizer automatically.
+    ``StudentSpec.factory(options, ctx)`` returns a ``torch.nn.Module`` whose
+    ``forward(input_ids, attention_mask)`` returns logits ``[batch, num_labels]`` (or a
+    dict with ``"logits"`` and whatever else ``exposes`` promises). ``ctx`` is a
+    ``distill_bench.student_io.StudentContext``: ``num_labels``, ``vocab_size``, the
+    ``tokenizer`` the input ids come from (the teacher's WordPiece, or a word-level
+    vocabulary when the spec declares ``VOCAB_OPTIONS`` and the matrix asks for one) and
+    ``teacher_dir``, the fine-tuned teacher (for initialising from its weights). A module
+    with its own vocabulary sets ``module.tokenizer``; ``special_tokens`` on the spec adds
+    [CLS]/[SEP]. Embeddings built with ``sparse=True`` get a sparse optimizer automatically.
     """
 
 

@@ -107,26 +107,26 @@ def _build(request: MeasureRequest):
     registry = collect(make_plugin_manager(disabled=request.disabled, extra=extra))
     if request.role == "student":
         from .batching import pad
-        from .student_io import TOKENIZER, encode_words, load_student, load_wordpiece
+        from .student_io import encode, load_student
 
-        model = load_student(Path(request.ckpt_dir), registry)
-        tokenizer = load_wordpiece(Path(request.ckpt_dir) / TOKENIZER)
+        model, ctx = load_student(Path(request.ckpt_dir), registry)
 
-        def encode(texts):
-            ids, mask = pad(encode_words(tokenizer, texts, request.max_length))
+        def encode_batch(texts):
+            ids, mask = pad(encode(ctx.tokenizer, texts, request.max_length, ctx.special_tokens))
             return {"input_ids": ids, "attention_mask": mask}
 
         def forward(model, kw):
             return model(kw["input_ids"], kw["attention_mask"])
 
-    else:
-        teacher = registry.get("teachers", request.plugin).factory(request.options)
-        model, encode = teacher.inference_model(Path(request.ckpt_dir), request.max_length)
+        return model, encode_batch, forward
 
-        def forward(model, kw):
-            return model(**kw)
+    teacher = registry.get("teachers", request.plugin).factory(request.options)
+    model, encode_batch = teacher.inference_model(Path(request.ckpt_dir), request.max_length)
 
-    return model, encode, forward
+    def forward_kw(model, kw):
+        return model(**kw)
+
+    return model, encode_batch, forward_kw
 
 
 def _time_passes(run, passes: int) -> tuple[list[float], list[float]]:

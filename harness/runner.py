@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -250,46 +250,40 @@ class Runner:
             # teacher outputs only when the loss reads them: a ce-hard baseline needs none
             uses = self.registry.get("losses", cell.loss.plugin).uses
             logits = self.annotation(cell) if TEACHER_LOGITS in uses else None
-            tokenizer = student_io.prepare(self.teacher_model(cell.teacher).tokenizer(teacher_dir))
-            max_len = self.budget.max_length
+            # build: the student's vocabulary and module, the loss
             spec = self.registry.get("students", cell.student.plugin)
-            model = spec.factory(
-                cell.student.options_dict(), tokenizer.get_vocab_size(), task.num_labels
+            options = cell.student.options_dict()
+            teacher_tokenizer = student_io.prepare(
+                self.teacher_model(cell.teacher).tokenizer(teacher_dir)
             )
+            tokenizer = student_io.student_tokenizer(options, teacher_tokenizer, transfer.texts)
+            ctx = student_io.StudentContext(
+                task.num_labels, tokenizer, teacher_dir, spec.special_tokens
+            )
+            model = spec.factory(options, ctx)
+            if getattr(model, "tokenizer", None) is not None:  # a student with its own vocabulary
+                ctx = replace(ctx, tokenizer=student_io.prepare(model.tokenizer))
             loss_fn = self.registry.get("losses", cell.loss.plugin).factory(
                 cell.loss.options_dict()
             )
+
+            def ids(texts):
+                return student_io.encode(
+                    ctx.tokenizer, texts, self.budget.max_length, ctx.special_tokens
+                )
+
+            # train, keep the best epoch on the selection split, score on the evaluation split
             info = distill(
-                model,
-                loss_fn,
-                student_io.encode_words(tokenizer, transfer.texts, max_len),
-                transfer.labels,
-                logits,
-                student_io.encode_words(tokenizer, task.select.texts, max_len),
-                task.select.labels,
-                task_metric(task),
-                self.budget,
-                cell.seed,
-                self.device,
-                task.num_labels,
-                self.progress,
-            )
+                model, loss_fn, ids(transfer.texts), transfer.labels, logits,
+                ids(task.select.texts), task.select.labels, task_metric(task),
+                self.budget, cell.seed, self.device, task.num_labels, self.progress,
+            )  # fmt: skip
             evaluation = predict(
-                model,
-                student_io.encode_words(tokenizer, task.evaluation.texts, max_len),
-                512,
-                self.device,
-                task.num_labels,
+                model, ids(task.evaluation.texts), 512, self.device, task.num_labels
             )
             save_file({"evaluation": evaluation}, str(out / "predictions.safetensors"))
-            student_io.save_student(
-                out,
-                model,
-                cell.student.plugin,
-                cell.student.options_dict(),
-                task.num_labels,
-                tokenizer,
-            )
+            student_io.save_student(out, model, cell.student.plugin, options, ctx)
+            info["vocab_size"] = ctx.vocab_size
             return info
 
         return self._stage("student", cell.student_key, compute, lambda entry: entry)

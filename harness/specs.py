@@ -120,10 +120,26 @@ class TeacherSpec(Spec):
 
 @dataclass(frozen=True, kw_only=True)
 class StudentSpec(Spec):
-    """factory(options: dict, vocab_size: int, num_labels: int) -> torch.nn.Module"""
+    """factory(options: dict, ctx: distill_bench.student_io.StudentContext) -> torch.nn.Module"""
 
     kind: ClassVar[str] = "students"
     exposes: frozenset[str] = frozenset({LOGITS})
+    special_tokens: bool = False  # input carries [CLS] ... [SEP] (transformer students)
+
+
+# Options a student can declare to let the harness choose its vocabulary: the teacher's
+# WordPiece (default) or a word-level vocabulary built from the transfer set.
+VOCAB_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "vocab",
+        str,
+        "wordpiece",
+        "the teacher's WordPiece vocabulary or a word-level one",
+        choices=("wordpiece", "word"),
+    ),  # fmt: skip
+    Option("vocab_size", int, 10_000, "word-level vocabulary: most frequent words kept"),
+    Option("min_count", int, 1, "word-level vocabulary: minimum count of a kept word"),
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 from distill_bench import Option, StudentSpec, hookimpl
-from distill_bench.specs import HIDDEN_STATES, LOGITS
+from distill_bench.specs import HIDDEN_STATES, LOGITS, VOCAB_OPTIONS
 
 _EMBEDDING_OPTIONS = (
     Option("embedding_dim", int, 300, "word embedding size (Tang et al. used 300-d word2vec)"),
     Option("dropout", float, 0.1, "dropout before each dense layer"),
+    *VOCAB_OPTIONS,
 )
 
 
-def _mlp(options, vocab_size, num_labels):
+def _model_options(options: dict) -> dict:
+    """Options the module takes; the vocabulary ones are the harness's (VOCAB_OPTIONS)."""
+    return {k: v for k, v in options.items() if k not in {o.name for o in VOCAB_OPTIONS}}
+
+
+def _mlp(options, ctx):
     from distill_bench.plugins.student_models import MLPStudent
 
-    return MLPStudent(vocab_size, num_labels, **options)
+    return MLPStudent(ctx.vocab_size, ctx.num_labels, **_model_options(options))
 
 
-def _bilstm(options, vocab_size, num_labels):
+def _bilstm(options, ctx):
     from distill_bench.plugins.student_models import BiLSTMStudent
 
-    return BiLSTMStudent(vocab_size, num_labels, **options)
+    return BiLSTMStudent(ctx.vocab_size, ctx.num_labels, **_model_options(options))
 
 
 @hookimpl

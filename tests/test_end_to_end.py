@@ -191,3 +191,27 @@ def test_ce_hard_alone_never_annotates(bench_env, tiny_teacher_dir, tmp_path):
     )
     assert runner.run().ok == 2
     assert "annotate" not in runner.summary.computed
+
+
+def test_word_level_vocabulary_option(bench_env, tiny_teacher_dir, tmp_path):
+    """vocab = "word" builds a word-level vocabulary from the transfer set; the student is
+    trained, saved with that tokenizer, rebuilt and measured from it."""
+    text = tiny_matrix_text(tiny_teacher_dir, students=(), losses=("ce-hard",)).replace(
+        "students = []",
+        'students = [{plugin = "bilstm", name = "bilstm-word", vocab = "word", vocab_size = 12, '
+        "min_count = 2, embedding_dim = 16, hidden_size = 8, fc_size = 8}]",
+    )
+    registry = collect(make_plugin_manager())
+    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    cache = Cache(bench_env["cache"])
+    runner = Runner(plan, registry, cache, Store(tmp_path / "s.sqlite"), bench_env["data"])
+    assert runner.run().ok == 2
+    (cell,) = plan.cells
+    from distill_bench.student_io import load_tokenizer_file
+
+    tokenizer = load_tokenizer_file(cache.entry("student", cell.student_key) / "tokenizer.json")
+    assert tokenizer.get_vocab_size() == 12
+    assert tokenizer.token_to_id("[PAD]") == 0 and tokenizer.token_to_id("[UNK]") == 1
+    row = next(r for r in runner.store.rows() if r.student == "bilstm-word")
+    embedding = 12 * 16
+    assert row.measurements["params_embedding"] == embedding

@@ -10,7 +10,7 @@ from conftest import synthetic_sentences
 from distill_bench.matrix import MeasureConfig
 from distill_bench.measure import MeasureRequest, count_parameters, run_measurement, summarize
 from distill_bench.registry import load_registry
-from distill_bench.student_io import load_wordpiece, save_student
+from distill_bench.student_io import StudentContext, load_wordpiece, save_student
 from torch import nn
 
 
@@ -60,9 +60,10 @@ def student_request(tiny_teacher_dir, tmp_path_factory) -> MeasureRequest:
     tok = load_wordpiece(tiny_teacher_dir / "tokenizer.json")
     spec = load_registry().get("students", "mlp")
     options = spec.resolve(OPTIONS, "test")
-    model = spec.factory(options, vocab_size=tok.get_vocab_size(), num_labels=2)
+    ctx = StudentContext(num_labels=2, tokenizer=tok)
+    model = spec.factory(options, ctx)
     out_dir = tmp_path_factory.mktemp("mlp-student")
-    save_student(out_dir, model, "mlp", options, num_labels=2, tokenizer=tok)
+    save_student(out_dir, model, "mlp", options, ctx)
     config = dataclasses.asdict(
         MeasureConfig(
             threads=1,

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from distill_bench.batching import pad
 from distill_bench.distill import IGNORE, Batch, as_output, make_optimizers
 from distill_bench.registry import load_registry
+from distill_bench.student_io import StudentContext
 from torch import nn
 
 VOCAB, LABELS = 50, 3
@@ -16,10 +17,20 @@ STUDENTS = sorted(REGISTRY.specs["students"])
 LOSSES = sorted(REGISTRY.specs["losses"])
 
 
+def context(vocab_size: int = VOCAB, num_labels: int = LABELS) -> StudentContext:
+    """A student context over a word-level vocabulary of ``vocab_size`` made-up words."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {"[PAD]": 0, "[UNK]": 1} | {f"w{i}": i for i in range(2, vocab_size)}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return StudentContext(num_labels, tokenizer)
+
+
 def build_student(name: str, seed: int = 0) -> nn.Module:
     spec = REGISTRY.get("students", name)
     torch.manual_seed(seed)
-    return spec.factory(spec.resolve({}, "test"), vocab_size=VOCAB, num_labels=LABELS)
+    return spec.factory(spec.resolve({}, "test"), context())
 
 
 def build_loss(name: str, **options):
