@@ -27,6 +27,13 @@ class Batch:
     attention_mask: torch.Tensor
     labels: torch.Tensor  # gold ids, IGNORE where unknown
     teacher_logits: torch.Tensor | None
+    # Teacher internals, present when the loss's spec asks for them (teacher_features):
+    # layer -> [batch, teacher_len, hidden], padded over the teacher's own tokens
+    teacher_hidden: dict[int, torch.Tensor] | None = None
+    teacher_mask: torch.Tensor | None = None  # [batch, teacher_len], 1 on real teacher tokens
+    # layer (1-based, as hidden states count) -> [batch, heads, teacher_len, teacher_len]
+    teacher_attentions: dict[int, torch.Tensor] | None = None
+    progress: float = 0.0  # share of training done (0 at the first step, -> 1), for schedules
 
 
 def as_output(out) -> dict:
@@ -73,6 +80,29 @@ def predict(
     return out
 
 
+class WeightedSum(nn.Module):
+    """A named composition of losses: sum of weight x part. A module, so the parts' own
+    parameters (learned projections) are trained with the student."""
+
+    def __init__(self, parts: Sequence[tuple[float, Callable]]):
+        super().__init__()
+        self.weights = [float(w) for w, _ in parts]
+        self.fns = [fn for _, fn in parts]
+        self.modules_with_parameters = nn.ModuleList(
+            [fn for fn in self.fns if isinstance(fn, nn.Module)]
+        )
+
+    def forward(self, student_out: dict, batch: Batch) -> torch.Tensor:
+        return sum(w * fn(student_out, batch) for w, fn in zip(self.weights, self.fns, strict=True))
+
+
+class TeacherFeatures:
+    """Teacher internals for a batch of transfer examples (see ``Batch``)."""
+
+    def batch(self, indices: Sequence[int], device: torch.device) -> dict:
+        raise NotImplementedError
+
+
 def distill(
     model: nn.Module,
     loss_fn: Callable[[dict, Batch], torch.Tensor],
@@ -87,33 +117,54 @@ def distill(
     device: torch.device,
     num_labels: int,
     progress: Progress = quiet,
+    features: TeacherFeatures | None = None,
 ) -> dict:
     """Train ``model`` in place; it ends with the weights of its best epoch on ``select``."""
     torch.manual_seed(seed)
     model.to(device)
-    optimizers = make_optimizers(model, budget.student_lr)
     labels = torch.tensor([y if y >= 0 else IGNORE for y in transfer_labels], dtype=torch.long)
     targets = (
         None if teacher_logits is None else torch.from_numpy(np.asarray(teacher_logits, np.float32))
     )
     lengths = [len(x) for x in transfer_ids]
+    epochs = budget.student_epochs
+    steps_per_epoch = math.ceil(len(transfer_ids) / budget.student_batch_size)
+
+    def make_batch(index: Sequence[int], step: int) -> Batch:
+        input_ids, mask = pad([transfer_ids[i] for i in index])
+        return Batch(
+            input_ids.to(device),
+            mask.to(device),
+            labels[index].to(device),
+            None if targets is None else targets[index].to(device),
+            **(features.batch(index, device) if features is not None else {}),
+            progress=step / max(1, epochs * steps_per_epoch),
+        )
+
+    # optimizers: the student's, plus a loss's own parameters (learned projections); lazy
+    # layers in a loss get their shapes from one forward on a first batch
+    trainable = nn.ModuleList([model])
+    if isinstance(loss_fn, nn.Module):
+        loss_fn.to(device)
+        if any(isinstance(p, nn.parameter.UninitializedParameter) for p in loss_fn.parameters()):
+            with torch.no_grad():
+                first = make_batch(
+                    list(range(min(len(transfer_ids), budget.student_batch_size))), 0
+                )
+                loss_fn(as_output(model(first.input_ids, first.attention_mask)), first)
+        trainable.append(loss_fn)
+    optimizers = make_optimizers(trainable, budget.student_lr)
     best_score, best_state, best_epoch, losses = -math.inf, None, 0, []
     started, steps = time.perf_counter(), 0
-    for epoch in range(budget.student_epochs):
+    for epoch in range(epochs):
         model.train()
         total, count = 0.0, 0
         batches = length_grouped_batches(
             lengths, budget.student_batch_size, seed=seed * 1000 + epoch
         )
-        for index in progress.track(batches, f"distill epoch {epoch + 1}/{budget.student_epochs}"):
-            # batch: pad this batch's ids, gather gold labels and teacher logits
-            input_ids, mask = pad([transfer_ids[i] for i in index])
-            batch = Batch(
-                input_ids.to(device),
-                mask.to(device),
-                labels[index].to(device),
-                None if targets is None else targets[index].to(device),
-            )
+        for index in progress.track(batches, f"distill epoch {epoch + 1}/{epochs}"):
+            # batch: pad this batch's ids, gather gold labels and teacher outputs
+            batch = make_batch(index, steps)
             # forward, loss, backward, step
             loss = loss_fn(as_output(model(batch.input_ids, batch.attention_mask)), batch)
             if not torch.isfinite(loss):
@@ -139,9 +190,9 @@ def distill(
     return {
         "train_seconds": seconds,
         "steps": steps,
-        "epochs": budget.student_epochs,
+        "epochs": epochs,
         "best_epoch": best_epoch,
         "best_select_score": best_score,
         "epoch_losses": losses,
-        "train_examples_per_second": budget.student_epochs * len(transfer_ids) / max(seconds, 1e-9),
+        "train_examples_per_second": epochs * len(transfer_ids) / max(seconds, 1e-9),
     }

@@ -128,6 +128,9 @@ def _entries(kind: str, raw: Any, options: dict, where: str) -> tuple[Entry, ...
         raise BenchError(f"{where}: axis {kind!r} must be a non-empty list of plugin names")
     entries = []
     for item in raw:
+        if kind == "losses" and isinstance(item, dict) and "parts" in item:
+            entries.append(_composition(item, where))
+            continue
         if isinstance(item, str):
             plugin, name, inline = item, item, {}
         elif isinstance(item, dict) and isinstance(item.get("plugin"), str):
@@ -147,6 +150,38 @@ def _entries(kind: str, raw: Any, options: dict, where: str) -> tuple[Entry, ...
     if dup:
         raise BenchError(f"{where}: {kind} entry {dup!r} appears twice (give variants a 'name')")
     return tuple(entries)
+
+
+COMPOSE = "compose"  # the plugin name a loss composition resolves to
+
+
+def _composition(item: dict, where: str) -> Entry:
+    """``{name = "kd+hidden", parts = [{plugin = "kd-soft", weight = 0.5, ...}, ...]}``:
+    a named, reusable weighted sum of losses."""
+    name, parts = item.get("name"), item.get("parts")
+    unknown = sorted(set(item) - {"name", "parts"})
+    if not isinstance(name, str) or not name or unknown:
+        raise BenchError(
+            f"{where}: a loss composition needs a 'name' and 'parts' only, got {item!r}"
+        )
+    if not isinstance(parts, list) or not parts:
+        raise BenchError(
+            f"{where}: loss composition {name!r}: 'parts' must be a non-empty list of tables"
+        )
+    resolved = []
+    for part in parts:
+        if not isinstance(part, dict) or not isinstance(part.get("plugin"), str):
+            raise BenchError(
+                f"{where}: loss composition {name!r}: each part needs a 'plugin', got {part!r}"
+            )
+        options = dict(part)
+        plugin, weight = options.pop("plugin"), options.pop("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise BenchError(
+                f"{where}: loss composition {name!r}: weight of {plugin!r} must be a number"
+            )
+        resolved.append((plugin, float(weight), tuple(sorted(options.items()))))
+    return Entry("losses", COMPOSE, name, (("parts", tuple(resolved)),))
 
 
 def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:

@@ -14,11 +14,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .errors import BenchError
-from .matrix import Entry, Matrix
+from .matrix import COMPOSE, Entry, Matrix
 from .registry import Registry
 from .specs import (
     GOLD_LABELS,
     SINGULAR,
+    TEACHER_FEATURES,
     TEACHER_LOGITS,
     AugmenterSpec,
     LossSpec,
@@ -28,7 +29,15 @@ from .specs import (
 
 # Bump a stage's version when its code changes what it computes: old cache entries
 # then miss instead of being silently reused.
-STAGE_VERSIONS = {"data": 2, "teacher": 1, "transfer": 1, "annotate": 1, "student": 1, "measure": 1}
+STAGE_VERSIONS = {
+    "data": 2,
+    "teacher": 1,
+    "transfer": 1,
+    "annotate": 1,
+    "student": 1,
+    "measure": 1,
+    "features": 1,
+}
 
 
 def content_key(stage: str, config: dict[str, Any], deps: tuple[str, ...] = ()) -> str:
@@ -82,6 +91,9 @@ class Cell:
     transfer_key: str
     annotate_key: str
     student_key: str
+    features_key: str | None = None  # teacher hidden states / attentions, when the loss needs them
+    teacher_layers: tuple[int, ...] = ()
+    teacher_attentions: bool = False
 
     @property
     def label(self) -> str:
@@ -119,12 +131,60 @@ class Plan:
 
 
 def resolve(entry: Entry, registry: Registry, where: str) -> Component:
+    if entry.plugin == COMPOSE:
+        return _resolve_composition(entry, registry, where)
     try:
         spec = registry.get(entry.kind, entry.plugin)
     except BenchError as exc:
         raise BenchError(f"{where}: {exc}") from None
     options = spec.resolve(dict(entry.options), f"{where}: {SINGULAR[entry.kind]} {entry.name!r}")
     return Component(entry.kind, entry.plugin, entry.name, tuple(sorted(options.items())))
+
+
+def _resolve_composition(entry: Entry, registry: Registry, where: str) -> Component:
+    parts = []
+    for plugin, weight, options in dict(entry.options)["parts"]:
+        part = resolve(Entry("losses", plugin, f"{entry.name}/{plugin}", options), registry, where)
+        parts.append((plugin, weight, part.options))
+    return Component("losses", COMPOSE, entry.name, (("parts", tuple(parts)),))
+
+
+@dataclass(frozen=True)
+class LossProfile:
+    """What a loss (or a composition of losses) needs, from the specs alone."""
+
+    needs: frozenset[str]
+    uses: frozenset[str]
+    teacher_layers: tuple[int, ...] = ()
+    teacher_attentions: bool = False
+
+    @property
+    def wants_features(self) -> bool:
+        return bool(self.teacher_layers) or self.teacher_attentions
+
+
+def loss_parts(loss: Component) -> list[tuple[str, float, dict[str, Any]]]:
+    """(plugin, weight, options) of each part; a plain loss is one part of weight 1."""
+    if loss.plugin == COMPOSE:
+        return [
+            (plugin, weight, dict(options))
+            for plugin, weight, options in dict(loss.options)["parts"]
+        ]
+    return [(loss.plugin, 1.0, loss.options_dict())]
+
+
+def loss_profile(registry: Registry, loss: Component) -> LossProfile:
+    needs, uses, layers, attentions = set(), set(), set(), False
+    for plugin, _, options in loss_parts(loss):
+        spec = registry.get("losses", plugin)
+        assert isinstance(spec, LossSpec)
+        needs |= spec.needs
+        uses |= spec.uses
+        if spec.teacher_features is not None:
+            part_layers, part_attentions = spec.teacher_features(options)
+            layers |= set(part_layers)
+            attentions = attentions or part_attentions
+    return LossProfile(frozenset(needs), frozenset(uses), tuple(sorted(layers)), attentions)
 
 
 def incompatibility(
@@ -135,11 +195,11 @@ def incompatibility(
     augmenter: Component,
 ) -> str | None:
     """Why a cell cannot work, or None. Checked from capability flags alone."""
-    loss_spec = registry.get("losses", loss.plugin)
+    loss_spec = loss_profile(registry, loss)
     student_spec = registry.get("students", student.plugin)
     teacher_spec = registry.get("teachers", teacher.plugin)
     augmenter_spec = registry.get("augmenters", augmenter.plugin)
-    assert isinstance(loss_spec, LossSpec) and isinstance(student_spec, StudentSpec)
+    assert isinstance(student_spec, StudentSpec)
     assert isinstance(teacher_spec, TeacherSpec) and isinstance(augmenter_spec, AugmenterSpec)
     missing = sorted(loss_spec.needs - student_spec.exposes)
     if missing:
@@ -152,7 +212,7 @@ def incompatibility(
             f"loss {loss.name!r} learns from gold labels only, and augmenter "
             f"{augmenter.name!r} makes unlabelled text"
         )
-    if not loss_spec.uses & {GOLD_LABELS, TEACHER_LOGITS}:
+    if not loss_spec.uses & {GOLD_LABELS, TEACHER_LOGITS, TEACHER_FEATURES}:
         return f"loss {loss.name!r} declares no training signal"
     return None
 
@@ -225,6 +285,18 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
             if reason:
                 dropped.append(Dropped(label, reason))
                 continue
+            profile = loss_profile(registry, loss)
+            features_key = None
+            if profile.wants_features:
+                features_key = add(
+                    "features",
+                    {"layers": list(profile.teacher_layers), "attentions": profile.teacher_attentions,
+                     "max_length": budget.max_length},
+                    (teacher_key, transfer_key),
+                    f"teacher layers {list(profile.teacher_layers)}"
+                    + (" and attentions" if profile.teacher_attentions else "")
+                    + f" of {teacher.name} on the {augmenter.name} transfer set of {dataset.name} (seed {seed})",
+                )  # fmt: skip
             student_key = content_key(
                 "student",
                 {
@@ -233,7 +305,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     "budget": budget.student_part(),
                     "seed": seed,
                 },
-                (annotate_key,),
+                (annotate_key,) + ((features_key,) if features_key else ()),
             )
             names = [dataset.name, teacher.name, augmenter.name, student.name, loss.name]
             cell_key = content_key(
@@ -253,6 +325,9 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     transfer_key,
                     annotate_key,
                     student_key,
+                    features_key,
+                    profile.teacher_layers,
+                    profile.teacher_attentions,
                 )
             )
     return Plan(

@@ -21,13 +21,13 @@ from . import student_io
 from .batching import pick_device
 from .cache import Cache, read_json, write_json
 from .data import Split, TaskData, TransferSet, subsample
-from .distill import distill, predict
+from .distill import WeightedSum, distill, predict
 from .environment import environment
 from .errors import BenchError
-from .matrix import Budget
+from .matrix import COMPOSE, Budget
 from .measure import MeasureRequest, run_measurement
 from .metrics import score_task, task_metric
-from .plan import Cell, Component, Plan, TeacherRow
+from .plan import Cell, Component, Plan, TeacherRow, loss_parts, loss_profile
 from .progress import Progress, quiet
 from .registry import Registry
 from .report import row_label
@@ -241,6 +241,13 @@ class Runner:
             lambda entry: load_file(str(entry / "logits.safetensors"))["logits"],
         )
 
+    def build_loss(self, loss: Component):
+        parts = [
+            (weight, self.registry.get("losses", plugin).factory(options))
+            for plugin, weight, options in loss_parts(loss)
+        ]
+        return parts[0][1] if loss.plugin != COMPOSE else WeightedSum(parts)
+
     def student(self, cell: Cell) -> Path:
         task = self.task(cell.dataset, cell.seed, cell.data_key)
         teacher_dir = self.teacher(cell)
@@ -248,7 +255,7 @@ class Runner:
 
         def compute(out: Path) -> dict:
             # teacher outputs only when the loss reads them: a ce-hard baseline needs none
-            uses = self.registry.get("losses", cell.loss.plugin).uses
+            uses = loss_profile(self.registry, cell.loss).uses
             logits = self.annotation(cell) if TEACHER_LOGITS in uses else None
             # build: the student's vocabulary and module, the loss
             spec = self.registry.get("students", cell.student.plugin)
@@ -263,9 +270,7 @@ class Runner:
             model = spec.factory(options, ctx)
             if getattr(model, "tokenizer", None) is not None:  # a student with its own vocabulary
                 ctx = replace(ctx, tokenizer=student_io.prepare(model.tokenizer))
-            loss_fn = self.registry.get("losses", cell.loss.plugin).factory(
-                cell.loss.options_dict()
-            )
+            loss_fn = self.build_loss(cell.loss)
 
             def ids(texts):
                 return student_io.encode(

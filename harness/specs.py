@@ -23,6 +23,7 @@ HIDDEN_STATES = "hidden_states"
 ATTENTIONS = "attentions"
 GOLD_LABELS = "gold_labels"
 TEACHER_LOGITS = "teacher_logits"
+TEACHER_FEATURES = "teacher_features"  # teacher hidden states / attention maps
 
 _OPTION_TYPES = (bool, int, float, str, list)
 
@@ -147,8 +148,14 @@ class LossSpec(Spec):
     """factory(options: dict) -> callable(student_out: dict, batch) -> scalar tensor"""
 
     kind: ClassVar[str] = "losses"
-    needs: frozenset[str] = frozenset({LOGITS})  # what the student must expose
+    needs: frozenset[str] = frozenset({LOGITS})  # what the student (and teacher) must expose
     uses: frozenset[str] = frozenset()  # GOLD_LABELS and/or TEACHER_LOGITS
+    # Which teacher internals to annotate for this loss, from its resolved options (pure,
+    # no torch): (hidden-state layers, as transformers counts them with 0 = embeddings;
+    # whether attention maps are needed). None: logits only.
+    teacher_features: Callable[[dict[str, Any]], tuple[tuple[int, ...], bool]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

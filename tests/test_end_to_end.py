@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import tiny_matrix_text
-from distill_bench import LossSpec, hookimpl
+from distill_bench import BenchError, LossSpec, hookimpl
 from distill_bench.cache import Cache
 from distill_bench.cli import main
 from distill_bench.matrix import parse_matrix
@@ -215,3 +215,59 @@ def test_word_level_vocabulary_option(bench_env, tiny_teacher_dir, tmp_path):
     row = next(r for r in runner.store.rows() if r.student == "bilstm-word")
     embedding = 12 * 16
     assert row.measurements["params_embedding"] == embedding
+
+
+def test_loss_composition_runs_as_a_named_loss(bench_env, tiny_teacher_dir, tmp_path):
+    """A composition is a named loss in the matrix: its parts are validated like any loss,
+    its row carries its name, and its weights reach the training loop."""
+    text = tiny_matrix_text(tiny_teacher_dir, students=("mlp",), losses=()).replace(
+        "losses = []",
+        'losses = [{name = "half-half", parts = [{plugin = "kd-soft", weight = 0.5, temperature = 4}, '
+        '{plugin = "mse-logits", weight = 0.5}]}]',
+    )
+    registry = collect(make_plugin_manager())
+    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    (cell,) = plan.cells
+    assert cell.loss.name == "half-half" and cell.loss.config()["plugin"] == "compose"
+    runner = Runner(
+        plan, registry, Cache(bench_env["cache"]), Store(tmp_path / "s.sqlite"), bench_env["data"]
+    )
+    assert runner.run().ok == 2
+    assert "annotate" in runner.summary.computed  # kd-soft and mse-logits read teacher logits
+    bad = text.replace("temperature = 4", 'temperature = "x"')
+    with pytest.raises(BenchError, match="temperature"):
+        make_plan(parse_matrix(bad, "tiny.toml"), registry, "test")
+
+
+def test_weighted_sum_trains_a_lazy_projection_in_a_loss(bench_env):
+    """A loss with its own (lazy) parameters is materialised and optimised with the student."""
+    import torch
+    from distill_bench.distill import WeightedSum, distill
+    from distill_bench.matrix import Budget
+    from torch import nn
+
+    class ProjectedMSE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.LazyLinear(2)
+
+        def forward(self, out, batch):
+            return ((self.proj(out["logits"]) - batch.teacher_logits) ** 2).mean()
+
+    class MeanEmbedding(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 3)
+
+        def forward(self, ids, mask):
+            return self.emb(ids).mean(1)
+
+    part = ProjectedMSE()
+    loss = WeightedSum([(1.0, part)])
+    model = MeanEmbedding()
+    ids = [[1, 2], [3], [4, 5, 6], [7]] * 4
+    teacher = torch.randn(16, 2).numpy()
+    distill(model, loss, ids, [0] * 16, teacher, ids[:4], [0] * 4, lambda g, p: 0.0,
+            Budget(student_epochs=2, student_batch_size=4), 0, torch.device("cpu"), 3)  # fmt: skip
+    assert part.proj.weight.shape == (2, 3)
+    assert part.proj.weight.grad is not None
