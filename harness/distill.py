@@ -153,7 +153,10 @@ def distill(
                 )
                 loss_fn(as_output(model(first.input_ids, first.attention_mask)), first)
         trainable.append(loss_fn)
-    optimizers = make_optimizers(trainable, budget.student_lr)
+    # a student may carry its own rate (pretrained weights want ~5e-5, not the budget's 1e-3)
+    optimizers = make_optimizers(
+        trainable, getattr(model, "learning_rate", None) or budget.student_lr
+    )
     best_score, best_state, best_epoch, losses = -math.inf, None, 0, []
     started, steps = time.perf_counter(), 0
     for epoch in range(epochs):

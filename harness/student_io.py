@@ -31,6 +31,9 @@ class StudentContext:
     tokenizer: Any  # tokenizers.Tokenizer the student reads
     teacher_dir: Path | None = None  # the fine-tuned teacher checkpoint, when there is one
     special_tokens: bool = False  # whether the student's input carries [CLS] ... [SEP]
+    # False when rebuilding a saved student: its weights are loaded next, so factories skip
+    # copying from the teacher or a checkpoint (and that load never counts in its memory)
+    init_weights: bool = True
 
     @property
     def vocab_size(self) -> int:
@@ -132,6 +135,7 @@ def load_student(ckpt_dir: Path, registry: Registry) -> tuple[torch.nn.Module, S
         tokenizer=load_tokenizer_file(ckpt_dir / TOKENIZER),
         teacher_dir=teacher_dir if teacher_dir and teacher_dir.is_dir() else None,
         special_tokens=config.get("special_tokens", False),
+        init_weights=False,
     )
     model = registry.get("students", config["plugin"]).factory(config["options"], ctx)
     model.load_state_dict(load_file(str(ckpt_dir / WEIGHTS)))
