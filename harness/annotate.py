@@ -5,9 +5,13 @@ states and attention maps) at one of five precisions:
 
     fp32       the checkpoint as trained
     bf16       the same model under bf16 autocast (native on CPUs with AVX512-BF16/AMX, CUDA)
-    int8       torch dynamic quantisation of every nn.Linear (CPU)
+    int8       torch dynamic quantisation of every nn.Linear, int8 weights per output
+               channel (CPU)
     onnx-fp32  a torch.onnx export (dynamic batch and sequence axes) run by onnxruntime (CPU)
-    onnx-int8  onnxruntime's dynamic quantisation of that export (CPU)
+    onnx-int8  onnxruntime's dynamic quantisation of that export, per channel too (CPU)
+
+Per-channel weights: on all-MiniLM-L6-v2 with a probe head they kept 92% (torch) and
+96% (onnxruntime) of fp32's labels where per-tensor kept 85% and 90%, at the same speed.
 
 Every path tokenises a call's sentences once, sorts them by length so padding stays small,
 and runs under ``torch.inference_mode``. What a speed-up costs is measured, not assumed:
@@ -17,7 +21,7 @@ absolute logit error), and ``benchmarks/bench_annotation.py`` puts both side by 
 Outputs on disk (``save_outputs`` / ``OutputsWriter``, read by ``OutputsReader``)::
 
     outputs.json               index: examples, layers, shard table
-    logits.safetensors         "logits" (N, labels) fp32 and "lengths" (N,) int64
+    logits.safetensors         "logits" (N, labels) fp32 and "lengths" (N,) int64 tokens
     shard-00000.safetensors    examples [0, shard_size): per-example arrays concatenated
     ...                        without padding, with an offsets index:
                                  "token_offsets" (n+1,)            int64
@@ -32,7 +36,9 @@ The reader memory-maps one shard only when an example in it is asked for.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
+import logging
 import tempfile
 import time
 import warnings
@@ -44,10 +50,12 @@ import numpy as np
 import torch
 
 from .batching import length_grouped_batches, pad, pick_device
+from .distill import TeacherFeatures
 from .errors import BenchError
+from .matrix import ANNOTATE_PRECISIONS
 from .progress import Progress, quiet
 
-PRECISIONS = ("fp32", "bf16", "int8", "onnx-fp32", "onnx-int8")
+PRECISIONS = ANNOTATE_PRECISIONS
 TORCH_PRECISIONS = ("fp32", "bf16", "int8")
 ONNX_OPSET = 18
 ONNX_INSTALL = "pip install onnx onnxruntime onnxscript"
@@ -126,7 +134,9 @@ class Annotator:
         self, texts: Sequence[str], progress: Progress = quiet, description: str = "annotate"
     ) -> np.ndarray:
         """(len(texts), labels) float32 logits, in input order."""
-        ids = self.encode(texts)
+        return self._logits_of(self.encode(texts), progress, description)
+
+    def _logits_of(self, ids: list[list[int]], progress: Progress, description: str):
         out = np.zeros((len(ids), self.num_labels), dtype=np.float32)
         with torch.inference_mode(), self._context():
             for batch, input_ids, mask in self._batches(ids, progress, description):
@@ -134,8 +144,6 @@ class Annotator:
         return out
 
     def _context(self):
-        import contextlib
-
         return contextlib.nullcontext()
 
     def outputs(
@@ -171,7 +179,9 @@ class Annotator:
         shard's hidden states, never the whole transfer set's. Returns the index."""
         writer = OutputsWriter(out_dir, shard_size)
         if not hidden_layers and not attentions:
-            writer.append(self.logits(texts, progress, description))
+            ids = self.encode(texts)
+            logits = self._logits_of(ids, progress, description)
+            writer.append(logits, lengths=[len(x) for x in ids])
             return writer.close()
         chunks = range(0, len(texts), shard_size)
         for n, start in enumerate(chunks):
@@ -214,17 +224,17 @@ class TorchAnnotator(Annotator):
         out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device))
         return out.logits.float().cpu().numpy()
 
-    def _layers(self, layers, top: int, what: str) -> tuple[int, ...]:
-        """Python-style indices (negative from the end) into ``top`` entries, checked."""
+    def _layers(self, layers, first: int, what: str) -> tuple[int, ...]:
+        """Layer numbers in first..num_layers (negative: from the last), checked."""
         resolved = []
         for layer in layers:
-            index = layer + top if layer < 0 else layer
-            if not 0 <= index < top:
+            number = self.num_layers + 1 + layer if layer < 0 else layer
+            if not first <= number <= self.num_layers:
                 raise BenchError(
-                    f"{what} layer {layer} does not exist: the teacher has {top} "
-                    f"(0..{top - 1}{', 0 = embeddings' if what == 'hidden state' else ''})"
+                    f"teacher {what} layer {layer} does not exist: the teacher has "
+                    f"{first}..{self.num_layers}{' (0 = embeddings)' if first == 0 else ''}"
                 )
-            resolved.append(index)
+            resolved.append(number)
         return tuple(dict.fromkeys(resolved))
 
     def outputs(
@@ -238,14 +248,16 @@ class TorchAnnotator(Annotator):
         progress: Progress = quiet,
         description: str = "annotate",
     ) -> Outputs:
-        """Logits plus the chosen hidden states (index 0 = embeddings, as transformers
-        counts) and, with ``attentions``, attention maps of ``attention_layers`` (all by
-        default), head-averaged unless ``average_heads`` is False. Per example, unpadded."""
-        hidden_layers = self._layers(hidden_layers, self.num_layers + 1, "hidden state")
+        """Logits plus, per example and unpadded, the hidden states of ``hidden_layers``
+        (0 = embeddings, l = layer l's output: transformers' ``hidden_states[l]``) and, with
+        ``attentions``, the attention maps of ``attention_layers`` (1-based, all by default:
+        layer l's map is transformers' ``attentions[l - 1]``, the map that produced
+        ``hidden_states[l]``), head-averaged unless ``average_heads`` is False."""
+        hidden_layers = self._layers(hidden_layers, 0, "hidden state")
         attn_layers = ()
         if attentions:
-            chosen = range(self.num_layers) if attention_layers is None else attention_layers
-            attn_layers = self._layers(chosen, self.num_layers, "attention")
+            chosen = range(1, self.num_layers + 1) if attention_layers is None else attention_layers
+            attn_layers = self._layers(chosen, 1, "attention")
         ids = self.encode(texts)
         logits = np.zeros((len(ids), self.num_labels), dtype=np.float32)
         hidden: dict[int, list] = {layer: [None] * len(ids) for layer in hidden_layers}
@@ -269,7 +281,7 @@ class TorchAnnotator(Annotator):
                         for row, (i, n) in enumerate(zip(batch, lengths, strict=True)):
                             hidden[layer][i] = states[row, :n].copy()
                     for layer in attn_layers:
-                        probs = out.attentions[layer].float()
+                        probs = out.attentions[layer - 1].float()
                         if average_heads:
                             probs = probs.mean(dim=1)
                         probs = probs.cpu().numpy()
@@ -346,7 +358,7 @@ def export_onnx(model, path: Path, opset: int = ONNX_OPSET) -> Path:
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
     big = sum(p.numel() * p.element_size() for p in model.parameters()) > 1.5e9
     path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_loggers("torch.onnx"):
         warnings.simplefilter("ignore")
         try:
             torch.onnx.export(
@@ -367,19 +379,50 @@ def export_onnx(model, path: Path, opset: int = ONNX_OPSET) -> Path:
         except Exception as exc:  # the exporter's messages are long; keep its first line
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise RuntimeError(f"ONNX export of the teacher failed: {first}") from exc
+    # The exporter records value_info at the example's shapes, which onnx's shape inference
+    # (run by the quantiser) rejects once the axes are dynamic: keep only the graph.
+    import onnx
+
+    exported = onnx.load(str(path), load_external_data=big)
+    del exported.graph.value_info[:]
+    onnx.save(exported, str(path), save_as_external_data=big, location=path.name + ".data")
     return path
 
 
 def quantize_onnx(source: Path, target: Path) -> Path:
-    """onnxruntime dynamic quantisation: int8 weights, activations quantised per batch."""
+    """onnxruntime dynamic quantisation: int8 weights per output channel, activations
+    quantised per batch."""
     require_onnx()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    big = any(p != source for p in source.parent.glob(source.name + "*"))
-    with warnings.catch_warnings():
+    big = _has_external_data(source)
+    with warnings.catch_warnings(), _quiet_loggers("root"):  # "consider pre-processing"
         warnings.simplefilter("ignore")
-        quantize_dynamic(source, target, weight_type=QuantType.QInt8, use_external_data_format=big)
+        quantize_dynamic(
+            source,
+            target,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            use_external_data_format=big,
+        )
     return target
+
+
+def _has_external_data(path: Path) -> bool:
+    return any(p != path for p in path.parent.glob(path.name + "*"))
+
+
+@contextlib.contextmanager
+def _quiet_loggers(*names: str):
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _session(path: Path):
@@ -425,7 +468,7 @@ def load_annotator(
             with warnings.catch_warnings():  # torch.ao's eager quantisation is deprecated
                 warnings.simplefilter("ignore")
                 model = torch.ao.quantization.quantize_dynamic(
-                    model, {torch.nn.Linear}, dtype=torch.qint8
+                    model, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}
                 )
         annotator = TorchAnnotator(
             model.to(device), tokenizer, precision, max_length, batch_size, device
@@ -476,7 +519,10 @@ class OutputsWriter:
         logits: np.ndarray,
         hidden: dict[int, Sequence[np.ndarray]] | None = None,
         attentions: dict[int, Sequence[np.ndarray]] | None = None,
+        lengths: Sequence[int] | None = None,
     ) -> None:
+        """Examples in input order: logits (n, labels), and per layer a list of n
+        per-example arrays; ``lengths`` (token counts) when no per-token arrays are given."""
         logits = np.asarray(logits, dtype=np.float32)
         hidden, attentions = dict(hidden or {}), dict(attentions or {})
         n = len(logits)
@@ -489,7 +535,12 @@ class OutputsWriter:
             self._maps = {layer: [] for layer in sorted(attentions)}
         if set(hidden) != set(self._hidden) or set(attentions) != set(self._maps):
             raise ValueError("every append must carry the same hidden and attention layers")
-        lengths = self._example_lengths(n, hidden, attentions)
+        found = self._example_lengths(n, hidden, attentions)
+        if lengths is not None:
+            if len(lengths) != n or ((hidden or attentions) and list(map(int, lengths)) != found):
+                raise ValueError("lengths disagree with the logits or the per-token arrays")
+            found = [int(x) for x in lengths]
+        lengths = found
         self._logits.append(logits)
         self._lengths.extend(lengths)
         for layer, items in hidden.items():
@@ -592,11 +643,12 @@ def save_outputs(
     hidden: dict[int, Sequence[np.ndarray]] | None = None,
     attentions: dict[int, Sequence[np.ndarray]] | None = None,
     shard_size: int = DEFAULT_SHARD_SIZE,
+    lengths: Sequence[int] | None = None,
 ) -> dict:
     """Write logits (fp32) and per-example hidden states / attention maps (fp16, unpadded,
     ``shard_size`` examples a file) under ``path_dir``; returns the index."""
     writer = OutputsWriter(path_dir, shard_size)
-    writer.append(logits, hidden, attentions)
+    writer.append(logits, hidden, attentions, lengths)
     return writer.close()
 
 
@@ -700,6 +752,78 @@ class OutputsReader:
         flat = handle.get_slice(f"attention.{layer}")[int(maps[row]) : int(maps[row + 1])]
         return flat.reshape((n, n) if self.index["attention_maps"] == "mean" else (-1, n, n))
 
+    def length(self, i: int) -> int:
+        """Example ``i``'s token count (from its shard's offsets)."""
+        number, (_, offsets, _) = self._shard(i)
+        row = i - self._starts[number]
+        return int(offsets[row + 1] - offsets[row])
+
     @property
     def shards_opened(self) -> tuple[int, ...]:
         return tuple(sorted(self._open))
+
+    def features(
+        self,
+        hidden_layers: Sequence[int] | None = None,
+        attention_layers: Sequence[int] | None = None,
+    ) -> SavedFeatures:
+        """A ``distill.TeacherFeatures`` over these outputs (all saved layers by default)."""
+        return SavedFeatures(
+            self,
+            tuple(self.hidden_layers if hidden_layers is None else hidden_layers),
+            tuple(self.attention_layers if attention_layers is None else attention_layers),
+        )
+
+
+class SavedFeatures(TeacherFeatures):
+    """Saved teacher internals as ``distill.Batch`` fields, padded per batch only:
+    ``teacher_hidden`` {layer: [B, T, H]}, ``teacher_mask`` [B, T] and
+    ``teacher_attentions`` {layer: [B, heads, T, T]} (heads = 1 when saved head-averaged),
+    all float32, T the batch's longest teacher sequence."""
+
+    def __init__(self, reader: OutputsReader, hidden_layers, attention_layers):
+        for layer in hidden_layers:
+            if layer not in reader.hidden_layers:
+                raise BenchError(
+                    f"{reader.dir}: teacher hidden layer {layer} was not annotated "
+                    f"(annotated: {list(reader.hidden_layers)})"
+                )
+        for layer in attention_layers:
+            if layer not in reader.attention_layers:
+                raise BenchError(
+                    f"{reader.dir}: teacher attention layer {layer} was not annotated "
+                    f"(annotated: {list(reader.attention_layers)})"
+                )
+        self.reader = reader
+        self.hidden_layers, self.attention_layers = hidden_layers, attention_layers
+
+    def batch(self, indices: Sequence[int], device: torch.device) -> dict:
+        indices = [int(i) for i in indices]
+        lengths = [self.reader.length(i) for i in indices]
+        width = max(lengths, default=0)
+        mask = torch.zeros((len(indices), width), dtype=torch.long)
+        for row, n in enumerate(lengths):
+            mask[row, :n] = 1
+        out: dict = {"teacher_mask": mask.to(device)}
+        if self.hidden_layers:
+            hidden = {}
+            for layer in self.hidden_layers:
+                rows = [self.reader.hidden(i, layer) for i in indices]
+                size = rows[0].shape[-1] if rows else self.reader.index["hidden_size"] or 0
+                padded = np.zeros((len(indices), width, size), dtype=np.float32)
+                for row, (h, n) in enumerate(zip(rows, lengths, strict=True)):
+                    padded[row, :n] = h
+                hidden[layer] = torch.from_numpy(padded).to(device)
+            out["teacher_hidden"] = hidden
+        if self.attention_layers:
+            maps = {}
+            for layer in self.attention_layers:
+                rows = [self.reader.attention(i, layer) for i in indices]
+                rows = [a[None] if a.ndim == 2 else a for a in rows]  # head-averaged: 1 head
+                heads = rows[0].shape[0] if rows else 1
+                padded = np.zeros((len(indices), heads, width, width), dtype=np.float32)
+                for row, (a, n) in enumerate(zip(rows, lengths, strict=True)):
+                    padded[row, :, :n, :n] = a
+                maps[layer] = torch.from_numpy(padded).to(device)
+            out["teacher_attentions"] = maps
+        return out

@@ -54,6 +54,9 @@ class Budget:
     student_batch_size: int = 64
     student_lr: float = 1e-3  # Adam default; Tang et al. used Adam/Adadelta at this scale
     annotate_batch_size: int = 128
+    # teacher precision for annotating transfer sets: fp32 | bf16 | int8 | onnx-fp32 | onnx-int8;
+    # benchmarks/bench_annotation.py measures what each costs in agreement with fp32
+    annotate_precision: str = "fp32"
 
     def teacher_part(self) -> dict[str, Any]:
         return {
@@ -152,6 +155,7 @@ def _entries(kind: str, raw: Any, options: dict, where: str) -> tuple[Entry, ...
     return tuple(entries)
 
 
+ANNOTATE_PRECISIONS = ("fp32", "bf16", "int8", "onnx-fp32", "onnx-int8")
 COMPOSE = "compose"  # the plugin name a loss composition resolves to
 
 
@@ -233,10 +237,21 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
         path=path,
         axes=axes,
         seeds=tuple(seeds),
-        budget=_typed_section(Budget, raw.get("budget"), f"{path}: [budget]"),
+        budget=_checked_budget(
+            _typed_section(Budget, raw.get("budget"), f"{path}: [budget]"), path
+        ),
         measure=_typed_section(MeasureConfig, raw.get("measure"), f"{path}: [measure]"),
         description=str(raw.get("description", "")),
     )
+
+
+def _checked_budget(budget: Budget, path: str) -> Budget:
+    if budget.annotate_precision not in ANNOTATE_PRECISIONS:
+        raise BenchError(
+            f"{path}: [budget].annotate_precision must be one of {', '.join(ANNOTATE_PRECISIONS)}, "
+            f"got {budget.annotate_precision!r}"
+        )
+    return budget
 
 
 def load_matrix(path: str | Path) -> Matrix:

@@ -33,7 +33,7 @@ STAGE_VERSIONS = {
     "data": 2,
     "teacher": 1,
     "transfer": 1,
-    "annotate": 1,
+    "annotate": 2,
     "student": 1,
     "measure": 1,
     "features": 1,
@@ -92,8 +92,7 @@ class Cell:
     annotate_key: str
     student_key: str
     features_key: str | None = None  # teacher hidden states / attentions, when the loss needs them
-    teacher_layers: tuple[int, ...] = ()
-    teacher_attentions: bool = False
+    profile: LossProfile | None = None
 
     @property
     def label(self) -> str:
@@ -155,12 +154,13 @@ class LossProfile:
 
     needs: frozenset[str]
     uses: frozenset[str]
-    teacher_layers: tuple[int, ...] = ()
-    teacher_attentions: bool = False
+    hidden_layers: tuple[int, ...] = ()  # teacher hidden states (0 = embeddings)
+    attention_layers: tuple[int, ...] = ()  # teacher attention maps (1-based)
+    per_head: bool = False  # attention maps kept per head instead of head-averaged
 
     @property
     def wants_features(self) -> bool:
-        return bool(self.teacher_layers) or self.teacher_attentions
+        return bool(self.hidden_layers or self.attention_layers)
 
 
 def loss_parts(loss: Component) -> list[tuple[str, float, dict[str, Any]]]:
@@ -174,17 +174,19 @@ def loss_parts(loss: Component) -> list[tuple[str, float, dict[str, Any]]]:
 
 
 def loss_profile(registry: Registry, loss: Component) -> LossProfile:
-    needs, uses, layers, attentions = set(), set(), set(), False
+    needs, uses, hidden, attention, per_head = set(), set(), set(), set(), False
     for plugin, _, options in loss_parts(loss):
         spec = registry.get("losses", plugin)
         assert isinstance(spec, LossSpec)
         needs |= spec.needs
         uses |= spec.uses
         if spec.teacher_features is not None:
-            part_layers, part_attentions = spec.teacher_features(options)
-            layers |= set(part_layers)
-            attentions = attentions or part_attentions
-    return LossProfile(frozenset(needs), frozenset(uses), tuple(sorted(layers)), attentions)
+            layers, attentions = spec.teacher_features(options)
+            (attention if attentions else hidden).update(layers)
+            per_head = per_head or (attentions and options.get("heads") == "per-head")
+    return LossProfile(
+        frozenset(needs), frozenset(uses), tuple(sorted(hidden)), tuple(sorted(attention)), per_head
+    )
 
 
 def incompatibility(
@@ -272,7 +274,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
         )
         annotate_key = add(
             "annotate",
-            {"max_length": budget.max_length},
+            {"max_length": budget.max_length, "precision": budget.annotate_precision},
             (teacher_key, transfer_key),
             f"annotate {augmenter.name} transfer set with {teacher.name} on {dataset.name} (seed {seed})",
         )
@@ -290,12 +292,13 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
             if profile.wants_features:
                 features_key = add(
                     "features",
-                    {"layers": list(profile.teacher_layers), "attentions": profile.teacher_attentions,
-                     "max_length": budget.max_length},
+                    {"hidden_layers": list(profile.hidden_layers),
+                     "attention_layers": list(profile.attention_layers),
+                     "per_head": profile.per_head, "max_length": budget.max_length},
                     (teacher_key, transfer_key),
-                    f"teacher layers {list(profile.teacher_layers)}"
-                    + (" and attentions" if profile.teacher_attentions else "")
-                    + f" of {teacher.name} on the {augmenter.name} transfer set of {dataset.name} (seed {seed})",
+                    f"teacher hidden states {list(profile.hidden_layers)}, attention maps "
+                    f"{list(profile.attention_layers)} of {teacher.name} on the {augmenter.name} "
+                    f"transfer set of {dataset.name} (seed {seed})",
                 )  # fmt: skip
             student_key = content_key(
                 "student",
@@ -326,8 +329,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     annotate_key,
                     student_key,
                     features_key,
-                    profile.teacher_layers,
-                    profile.teacher_attentions,
+                    profile,
                 )
             )
     return Plan(

@@ -8,6 +8,7 @@ store is skipped. A failing cell is recorded with its stage and error; the rest 
 
 from __future__ import annotations
 
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from . import student_io
+from .annotate import OutputsReader, load_annotator
 from .batching import pick_device
 from .cache import Cache, read_json, write_json
 from .data import Split, TaskData, TransferSet, subsample
@@ -221,24 +223,63 @@ class Runner:
         transfer = self.transfer(cell)
 
         def compute(out: Path) -> dict:
-            predict_fn = self.teacher_model(cell.teacher).predictor(
-                teacher_dir,
-                self.device,
-                self.budget.max_length,
-                self.budget.annotate_batch_size,
-                self.progress,
-            )
-            save_file(
-                {"logits": predict_fn(transfer.texts, "annotate transfer set")},
-                str(out / "logits.safetensors"),
-            )
-            return {"examples": len(transfer.texts)}
+            precision = self.budget.annotate_precision
+            if precision == "fp32":  # the teacher plugin's own predictor: any teacher works
+                predict_fn = self.teacher_model(cell.teacher).predictor(
+                    teacher_dir, self.device, self.budget.max_length,
+                    self.budget.annotate_batch_size, self.progress,
+                )  # fmt: skip
+                logits = predict_fn(transfer.texts, "annotate transfer set")
+                save_file({"logits": logits}, str(out / "logits.safetensors"))
+                return {"examples": len(transfer.texts), "precision": precision}
+            # faster precisions (Hugging Face checkpoints): ONNX files stay out of the entry
+            work = out.parent / f".{cell.annotate_key}.work"
+            try:
+                annotator = load_annotator(
+                    teacher_dir, precision, self.budget.max_length,
+                    self.budget.annotate_batch_size, self.device, work,
+                )  # fmt: skip
+                index = annotator.annotate_to(
+                    out, transfer.texts, progress=self.progress, description="annotate transfer set"
+                )
+                return {"examples": index["examples"], **annotator.describe()}
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
 
         return self._stage(
             "annotate",
             cell.annotate_key,
             compute,
             lambda entry: load_file(str(entry / "logits.safetensors"))["logits"],
+        )
+
+    def features(self, cell: Cell):
+        """Teacher hidden states / attention maps the cell's loss reads, computed once per
+        (teacher, transfer set, layers) and read lazily, shard by shard."""
+        teacher_dir = self.teacher(cell)
+        transfer = self.transfer(cell)
+        profile = cell.profile
+
+        def compute(out: Path) -> dict:
+            # fp32 unless bf16 was asked for: int8 / ONNX paths give logits only
+            precision = "bf16" if self.budget.annotate_precision == "bf16" else "fp32"
+            annotator = load_annotator(
+                teacher_dir,
+                precision,
+                self.budget.max_length,
+                self.budget.annotate_batch_size,
+                self.device,
+            )
+            index = annotator.annotate_to(
+                out, transfer.texts, profile.hidden_layers, bool(profile.attention_layers),
+                attention_layers=profile.attention_layers or None,
+                average_heads=not profile.per_head, progress=self.progress,
+                description="teacher features",
+            )  # fmt: skip
+            return {"examples": index["examples"], **annotator.describe()}
+
+        return self._stage(
+            "features", cell.features_key, compute, lambda entry: OutputsReader(entry).features()
         )
 
     def build_loss(self, loss: Component):
@@ -282,6 +323,7 @@ class Runner:
                 model, loss_fn, ids(transfer.texts), transfer.labels, logits,
                 ids(task.select.texts), task.select.labels, task_metric(task),
                 self.budget, cell.seed, self.device, task.num_labels, self.progress,
+                self.features(cell) if cell.features_key else None,
             )  # fmt: skip
             evaluation = predict(
                 model, ids(task.evaluation.texts), 512, self.device, task.num_labels

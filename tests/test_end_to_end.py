@@ -271,3 +271,55 @@ def test_weighted_sum_trains_a_lazy_projection_in_a_loss(bench_env):
             Budget(student_epochs=2, student_batch_size=4), 0, torch.device("cpu"), 3)  # fmt: skip
     assert part.proj.weight.shape == (2, 3)
     assert part.proj.weight.grad is not None
+
+
+def test_intermediate_losses_read_teacher_features(bench_env, tiny_teacher_dir, tmp_path):
+    """hidden-mse (pooled, BiLSTM) and attention-mse (tokens, a transformer sharing the
+    teacher's tokenizer) train from a features stage computed once per layer set."""
+    text = (
+        tiny_matrix_text(tiny_teacher_dir, students=(), losses=())
+        .replace(
+            "students = []",
+            'students = ["bilstm", {plugin = "transformer", name = "tf", layers = 2, hidden_size = 16, heads = 2}]',
+        )
+        .replace(
+            "losses = []",
+            'losses = [{name = "kd+hidden", parts = [{plugin = "kd-soft"}, '
+            '{plugin = "hidden-mse", weight = 0.1, layer_map = "-1:2"}]}, '
+            '{name = "kd+attention", parts = [{plugin = "kd-soft"}, {plugin = "attention-mse", layer_map = "1:1,2:2"}]}]',
+        )
+    )
+    registry = collect(make_plugin_manager())
+    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    assert [d.label.split("[")[1].split(",")[0] for d in plan.dropped] == [
+        "kd+attention"
+    ]  # bilstm: no attentions
+    assert "attentions" in plan.dropped[0].reason
+    runner = Runner(
+        plan, registry, Cache(bench_env["cache"]), Store(tmp_path / "s.sqlite"), bench_env["data"]
+    )
+    summary = runner.run()
+    assert summary.failed == 0 and summary.ok == 4, [
+        r.error for r in runner.store.rows() if r.error
+    ]
+    assert runner.summary.computed["features"] == 2  # hidden layer 2; attention layers 1, 2
+
+
+def test_annotation_precision_int8(bench_env, tiny_teacher_dir, tmp_path):
+    """A faster annotation precision is part of the annotate stage's key and runs end to end."""
+    text = tiny_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("mse-logits",))
+    registry = collect(make_plugin_manager())
+    fp32 = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    int8 = make_plan(
+        parse_matrix(text.replace("[budget]", '[budget]\nannotate_precision = "int8"'), "t.toml"),
+        registry,
+        "test",
+    )
+    assert fp32.cells[0].annotate_key != int8.cells[0].annotate_key
+    assert fp32.cells[0].teacher_key == int8.cells[0].teacher_key
+    runner = Runner(
+        int8, registry, Cache(bench_env["cache"]), Store(tmp_path / "s.sqlite"), bench_env["data"]
+    )
+    assert runner.run().ok == 2
+    with pytest.raises(BenchError, match="annotate_precision must be one of"):
+        parse_matrix(text.replace("[budget]", '[budget]\nannotate_precision = "fp8"'), "t.toml")

@@ -294,6 +294,7 @@ DOWNSTREAM = {  # which keys must change when something at that level changes
     # max_length shapes teacher fine-tuning, annotation and students, not the raw data
     "tokens": {"teacher_key", "annotate_key", "student_key", "key", "teacher_row"},
     "student": {"student_key", "key"},
+    "annotate": {"annotate_key", "student_key", "key"},
     "measure": {"key", "teacher_row"},
     "none": set(),
 }
@@ -362,6 +363,7 @@ BUDGET_LEVEL = (
         "max_transfer_examples": "transfer",
         "max_length": "tokens",
         "annotate_batch_size": "none",  # batching does not change what annotation computes
+        "annotate_precision": "annotate",  # a faster precision changes the teacher's logits
     }
     | {f.name: "teacher" for f in fields(Budget) if f.name.startswith("teacher_")}
     | {f.name: "student" for f in fields(Budget) if f.name.startswith("student_")}
@@ -373,7 +375,12 @@ def test_budget_fields_change_the_right_keys(builtin, field):
     """Each budget field reaches exactly the stages it affects: a student-budget field never
     changes teacher keys, a teacher-budget field never changes the data or transfer keys."""
     default = getattr(Budget(), field)
-    value = 7 if default is None else (default * 2 + 1 if isinstance(default, int) else default * 2)
+    if isinstance(default, str):
+        value = "int8"  # a valid other choice
+    else:
+        value = (
+            7 if default is None else (default * 2 + 1 if isinstance(default, int) else default * 2)
+        )
     before = single_cell_keys(plan_of(builtin))
     after = single_cell_keys(plan_of(builtin, budget={field: value}))
     assert_changes(before, after, BUDGET_LEVEL[field], f"budget.{field}")
@@ -501,7 +508,9 @@ def test_bad_option_type_names_the_option(builtin):
 
 def test_unknown_option_names_known_ones(builtin):
     """A misspelt option lists the plugin's options."""
-    with pytest.raises(BenchError, match=r"unknown option 'temprature'.*alpha, alpha_end, temperature"):
+    with pytest.raises(
+        BenchError, match=r"unknown option 'temprature'.*alpha, alpha_end, temperature"
+    ):
         plan_of(builtin, options={"losses": {"kd-soft": {"temprature": 2.0}}})
 
 
