@@ -19,7 +19,7 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from . import student_io
-from .annotate import OutputsReader, load_annotator
+from .annotate import OutputsReader, agreement, load_annotator
 from .batching import pick_device
 from .cache import Cache, read_json, write_json
 from .data import Split, TaskData, TransferSet, subsample
@@ -242,7 +242,22 @@ class Runner:
                 index = annotator.annotate_to(
                     out, transfer.texts, progress=self.progress, description="annotate transfer set"
                 )
-                return {"examples": index["examples"], **annotator.describe()}
+                # what the speed costs: agreement with the fp32 teacher on the selection split
+                task = self.task(cell.dataset, cell.seed, cell.data_key)
+                reference = self.teacher_model(cell.teacher).predictor(
+                    teacher_dir,
+                    self.device,
+                    self.budget.max_length,
+                    self.budget.annotate_batch_size,
+                )(task.select.texts, "fp32 reference on the selection split")
+                candidate = annotator.logits(
+                    task.select.texts, description=f"{precision} on the selection split"
+                )
+                return {
+                    "examples": index["examples"],
+                    "agreement_with_fp32": agreement(reference, candidate),
+                    **annotator.describe(),
+                }
             finally:
                 shutil.rmtree(work, ignore_errors=True)
 
@@ -441,6 +456,12 @@ class Runner:
             )
             transfer = self.transfer(cell)
             metrics["transfer_size"] = len(transfer.texts)
+            annotate_info = self.cache.entry("annotate", cell.annotate_key) / "info.json"
+            if annotate_info.is_file():  # absent for losses that never read teacher logits
+                info = read_json(annotate_info)
+                metrics["annotation_precision"] = info.get("precision", "fp32")
+                if "agreement_with_fp32" in info:
+                    metrics["annotation_agreement"] = info["agreement_with_fp32"]
             measurements = self._measure(
                 "student", cell.student.plugin, cell.student.options_dict(), ckpt, task
             )

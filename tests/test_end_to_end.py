@@ -321,5 +321,9 @@ def test_annotation_precision_int8(bench_env, tiny_teacher_dir, tmp_path):
         int8, registry, Cache(bench_env["cache"]), Store(tmp_path / "s.sqlite"), bench_env["data"]
     )
     assert runner.run().ok == 2
+    (row,) = [r for r in runner.store.rows() if r.role == "student"]
+    assert row.metrics["annotation_precision"] == "int8"
+    agreement = row.metrics["annotation_agreement"]  # against fp32 on the selection split
+    assert agreement["examples"] == 6 and 0.0 <= agreement["label_agreement"] <= 1.0
     with pytest.raises(BenchError, match="annotate_precision must be one of"):
         parse_matrix(text.replace("[budget]", '[budget]\nannotate_precision = "fp8"'), "t.toml")
