@@ -8,6 +8,7 @@ store is skipped. A failing cell is recorded with its stage and error; the rest 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 import traceback
@@ -111,6 +112,7 @@ class Runner:
         self.budget: Budget = plan.matrix.budget
         self.matrix_name = plan.matrix.name
         self._memo: dict[str, object] = {}  # stage key -> loaded output, for this process
+        self._token_ids: dict[tuple, list[list[int]]] = {}  # (texts, vocabulary) -> ids
         self._failed: dict[str, StageFailed] = {}  # stage key -> why, so a bad stage fails once
         self.summary = RunSummary()
 
@@ -328,20 +330,30 @@ class Runner:
                 ctx = replace(ctx, tokenizer=student_io.prepare(model.tokenizer))
             loss_fn = self.build_loss(cell.loss)
 
-            def ids(texts):
-                return student_io.encode(
-                    ctx.tokenizer, texts, self.budget.max_length, ctx.special_tokens
-                )
+            vocab_id = hashlib.sha1(ctx.tokenizer.to_str().encode()).hexdigest()
+
+            def ids(texts, source: str):
+                # tokenised once per (texts, vocabulary) in this run, shared by every cell
+                key = (source, vocab_id, ctx.special_tokens, self.budget.max_length)
+                if key not in self._token_ids:
+                    self._token_ids[key] = student_io.encode(
+                        ctx.tokenizer, texts, self.budget.max_length, ctx.special_tokens
+                    )
+                return self._token_ids[key]
 
             # train, keep the best epoch on the selection split, score on the evaluation split
             info = distill(
-                model, loss_fn, ids(transfer.texts), transfer.labels, logits,
-                ids(task.select.texts), task.select.labels, task_metric(task),
+                model, loss_fn, ids(transfer.texts, cell.transfer_key), transfer.labels, logits,
+                ids(task.select.texts, cell.data_key + '/select'), task.select.labels, task_metric(task),
                 self.budget, cell.seed, self.device, task.num_labels, self.progress,
                 self.features(cell) if cell.features_key else None,
             )  # fmt: skip
             evaluation = predict(
-                model, ids(task.evaluation.texts), 512, self.device, task.num_labels
+                model,
+                ids(task.evaluation.texts, cell.data_key + "/evaluation"),
+                512,
+                self.device,
+                task.num_labels,
             )
             save_file({"evaluation": evaluation}, str(out / "predictions.safetensors"))
             student_io.save_student(out, model, cell.student.plugin, options, ctx)

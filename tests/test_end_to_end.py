@@ -327,3 +327,30 @@ def test_annotation_precision_int8(bench_env, tiny_teacher_dir, tmp_path):
     assert agreement["examples"] == 6 and 0.0 <= agreement["label_agreement"] <= 1.0
     with pytest.raises(BenchError, match="annotate_precision must be one of"):
         parse_matrix(text.replace("[budget]", '[budget]\nannotate_precision = "fp8"'), "t.toml")
+
+
+def test_texts_are_tokenised_once_per_vocabulary(
+    bench_env, tiny_teacher_dir, tmp_path, monkeypatch
+):
+    """Two students x two losses over the teacher's WordPieces tokenise each split once."""
+    from distill_bench import student_io
+
+    calls = []
+    real = student_io.encode
+    monkeypatch.setattr(
+        student_io,
+        "encode",
+        lambda tok, texts, *a: calls.append(len(texts)) or real(tok, texts, *a),
+    )
+    text = tiny_matrix_text(
+        tiny_teacher_dir, students=("mlp", "bilstm"), losses=("ce-hard", "kd-soft")
+    )
+    registry = collect(make_plugin_manager())
+    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    runner = Runner(
+        plan, registry, Cache(bench_env["cache"]), Store(tmp_path / "s.sqlite"), bench_env["data"]
+    )
+    assert runner.run().ok == 5
+    # transfer set (200), selection (6) and evaluation (80) splits once each; measurement's
+    # own batches (32, 8, 1 sentences) are timed work and are not counted here
+    assert sorted(n for n in calls if n in (200, 6, 80)) == [6, 80, 200]
