@@ -154,6 +154,7 @@ def _preamble(plan, rows) -> str:
 
     b, m = plan.matrix.budget, plan.matrix
     env = rows[0].environment if rows else {}
+    commits = sorted({r.environment.get("git_commit") or "?" for r in rows})
     stamps = sorted(r.created_at[:16].replace("T", " ") for r in rows)  # ISO, to the minute
     lines = [
         f"Matrix `{m.path}`" + (f": {m.description}" if m.description else ""),
@@ -161,7 +162,7 @@ def _preamble(plan, rows) -> str:
         f"Reproduce: `bench run --matrix {m.path}` (with `BENCH_DATA_DIR` pointing at the data).",
         f"Hardware: {env.get('cpu', '?')}, {env.get('cpu_count', '?')} CPUs, GPU: {env.get('gpu') or 'none'};"
         f" measured with {m.measure.threads} threads; torch {env.get('packages', {}).get('torch', '?')},"
-        f" Python {env.get('python', '?')}; commit {env.get('git_commit') or '?'}.",
+        f" Python {env.get('python', '?')}; commit{'s' if len(commits) > 1 else ''} {', '.join(commits) or '?'}.",
         f"Budget: train examples {b.max_train_examples or 'all'}, selection {b.max_select_examples or 'all'}, "
         f"teacher {b.teacher_epochs} epochs at lr {b.teacher_lr:g}, students {b.student_epochs} epochs "
         f"at lr {b.student_lr:g}, max length {b.max_length}; seeds {list(m.seeds)}.",

@@ -34,7 +34,7 @@ STAGE_VERSIONS = {
     "teacher": 1,
     "transfer": 1,
     "annotate": 2,
-    "student": 1,
+    "student": 2,
     "measure": 1,
     "features": 1,
 }

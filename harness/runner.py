@@ -325,6 +325,9 @@ class Runner:
             ctx = student_io.StudentContext(
                 task.num_labels, tokenizer, teacher_dir, spec.special_tokens
             )
+            # seeded here, not only in the loop: a student's initial weights must not depend
+            # on what ran earlier in this process (loading a teacher draws random numbers)
+            torch.manual_seed(cell.seed)
             model = spec.factory(options, ctx)
             if getattr(model, "tokenizer", None) is not None:  # a student with its own vocabulary
                 ctx = replace(ctx, tokenizer=student_io.prepare(model.tokenizer))
