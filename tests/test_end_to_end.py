@@ -354,3 +354,22 @@ def test_texts_are_tokenised_once_per_vocabulary(
     # transfer set (200), selection (6) and evaluation (80) splits once each; measurement's
     # own batches (32, 8, 1 sentences) are timed work and are not counted here
     assert sorted(n for n in calls if n in (200, 6, 80)) == [6, 80, 200]
+
+
+def test_student_result_does_not_depend_on_what_ran_before(bench_env, tiny_teacher_dir, tmp_path):
+    """Same cell, same seed, fresh caches: identical student predictions even when the
+    process drew random numbers in between (cells must not depend on execution order)."""
+    import torch
+    from safetensors.numpy import load_file
+
+    text = tiny_matrix_text(tiny_teacher_dir, students=("bilstm",), losses=("ce-hard",))
+    registry = collect(make_plugin_manager())
+    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    predictions = []
+    for run in ("a", "b"):
+        torch.rand(1000 if run == "b" else 1)  # a different global RNG state per run
+        cache = Cache(tmp_path / f"cache-{run}")
+        Runner(plan, registry, cache, Store(tmp_path / f"{run}.sqlite"), bench_env["data"]).run()
+        entry = cache.entry("student", plan.cells[0].student_key)
+        predictions.append(load_file(str(entry / "predictions.safetensors"))["evaluation"])
+    assert (predictions[0] == predictions[1]).all()
