@@ -226,7 +226,7 @@ def cmd_run(args) -> int:
     runner = Runner(
         plan, registry, cache, store, data_dir, progress, modules, tuple(args.disable_plugin)
     )
-    with progress if isinstance(progress, RichProgress) else _null():
+    with progress:
         # load every dataset first: a missing file stops the run before any training
         for cell in [*plan.teacher_rows, *plan.cells]:
             try:
@@ -247,14 +247,6 @@ def cmd_run(args) -> int:
         f"computed: {computed}; {seconds:.1f} s"
     )
     return summary.exit_code
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def cmd_report(args) -> int:

@@ -9,7 +9,14 @@ T = TypeVar("T")
 
 
 class Progress:
-    """No output. Subclasses show bars; loops only ever call ``track`` and ``log``."""
+    """No output. Subclasses show bars; loops only ever call ``track`` and ``log``.
+    A context manager, so callers hold any kind the same way."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
     def track(self, items: Iterable[T], description: str) -> Iterator[T]:
         yield from items

@@ -171,6 +171,16 @@ class Runner:
     def teacher_model(self, teacher: Component):
         return self.registry.get("teachers", teacher.plugin).factory(teacher.options_dict())
 
+    def predictor(self, teacher: Component, ckpt_dir: Path):
+        """The teacher plugin's fp32 ``texts -> logits`` for a fine-tuned checkpoint."""
+        return self.teacher_model(teacher).predictor(
+            ckpt_dir,
+            self.device,
+            self.budget.max_length,
+            self.budget.annotate_batch_size,
+            self.progress,
+        )
+
     def teacher(self, row: TeacherRow | Cell) -> Path:
         task = self.task(row.dataset, row.seed, row.data_key)
 
@@ -181,13 +191,7 @@ class Runner:
             )
             info = model.finetune(task, self.budget, row.seed, out, self.device, self.progress)
             # score once here: the teacher row and every cell's agreement read these logits
-            predict_fn = model.predictor(
-                out,
-                self.device,
-                self.budget.max_length,
-                self.budget.annotate_batch_size,
-                self.progress,
-            )
+            predict_fn = self.predictor(row.teacher, out)
             save_file(
                 {"evaluation": predict_fn(task.evaluation.texts, "teacher on evaluation split")},
                 str(out / "predictions.safetensors"),
@@ -227,10 +231,7 @@ class Runner:
         def compute(out: Path) -> dict:
             precision = self.budget.annotate_precision
             if precision == "fp32":  # the teacher plugin's own predictor: any teacher works
-                predict_fn = self.teacher_model(cell.teacher).predictor(
-                    teacher_dir, self.device, self.budget.max_length,
-                    self.budget.annotate_batch_size, self.progress,
-                )  # fmt: skip
+                predict_fn = self.predictor(cell.teacher, teacher_dir)
                 logits = predict_fn(transfer.texts, "annotate transfer set")
                 save_file({"logits": logits}, str(out / "logits.safetensors"))
                 return {"examples": len(transfer.texts), "precision": precision}
@@ -246,12 +247,9 @@ class Runner:
                 )
                 # what the speed costs: agreement with the fp32 teacher on the selection split
                 task = self.task(cell.dataset, cell.seed, cell.data_key)
-                reference = self.teacher_model(cell.teacher).predictor(
-                    teacher_dir,
-                    self.device,
-                    self.budget.max_length,
-                    self.budget.annotate_batch_size,
-                )(task.select.texts, "fp32 reference on the selection split")
+                reference = self.predictor(cell.teacher, teacher_dir)(
+                    task.select.texts, "fp32 reference on the selection split"
+                )
                 candidate = annotator.logits(
                     task.select.texts, description=f"{precision} on the selection split"
                 )

@@ -663,7 +663,7 @@ def _imdb(options, data_dir):
         base = data_dir / "imdb"
         train_x, train_y = read_jsonl_gz(base / "train.jsonl.gz", labelled=True)
         test_x, test_y = read_jsonl_gz(base / "test.jsonl.gz", labelled=True)
-        unsup = read_jsonl_gz(base / "unsup.jsonl.gz", labelled=False)[0]
+        unsup = _imdb_unsup(data_dir)
     else:
         ds = load_from_hub("stanfordnlp/imdb")
         train_x, train_y = hub_columns(ds["train"], "text", "label", BINARY_SENTIMENT, aliases)
