@@ -204,9 +204,7 @@ class HFTeacher:
             ):
                 # forward and backward on one length-grouped, dynamically padded batch
                 input_ids, mask = pad([train_ids[i] for i in batch], tokenizer.pad_token_id)
-                with torch.autocast(
-                    device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
-                ):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                     out = model(
                         input_ids=input_ids.to(device),
                         attention_mask=mask.to(device),
@@ -271,14 +269,13 @@ class HFTeacher:
         batch_size: int,
         progress: Progress = quiet,
     ) -> Callable[[Sequence[str]], np.ndarray]:
-        tokenizer = load_tokenizer(str(ckpt_dir))
-        model = load_classifier(str(ckpt_dir)).to(device)
+        from .annotate import load_annotator
+
+        # the fp32 annotator: length-sorted batches that back off on out-of-memory
+        annotator = load_annotator(ckpt_dir, "fp32", max_length, batch_size, device)
 
         def predict(texts: Sequence[str], description: str = "annotate") -> np.ndarray:
-            ids = self.encode(tokenizer, texts, max_length)
-            return predict_logits(
-                model, ids, tokenizer.pad_token_id, batch_size, device, progress, description
-            )
+            return annotator.logits(texts, progress, description)
 
         return predict
 

@@ -31,7 +31,7 @@ from .specs import (
 # then miss instead of being silently reused.
 STAGE_VERSIONS = {
     "data": 2,
-    "teacher": 1,
+    "teacher": 2,  # 2: bf16 autocast really applied on CPU (was recorded, not used)
     "transfer": 1,
     "annotate": 2,
     "student": 2,
