@@ -108,6 +108,7 @@ class Annotator:
         self.device = device
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.setup_seconds = 0.0
+        self.oom_backoffs = 0  # times the batch size was halved to fit in memory
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """One tokeniser call for all of ``texts`` (the teacher's own truncation)."""
@@ -121,11 +122,29 @@ class Annotator:
             return_token_type_ids=False,
         )["input_ids"]
 
-    def _batches(self, ids: list[list[int]], progress: Progress, description: str):
+    def _run_batches(self, ids: list[list[int]], progress: Progress, description: str, step):
+        """``step(batch, input_ids, mask)`` over length-sorted batches of the largest size
+        that fits: an out-of-memory error halves the batch size for the rest of the run
+        and retries the batch that failed, down to one sentence."""
         batches = length_grouped_batches([len(x) for x in ids], self.batch_size, seed=None)
         for batch in progress.track(batches, description):
-            input_ids, mask = pad([ids[i] for i in batch], self.pad_id)
-            yield batch, input_ids, mask
+            pending = [batch]
+            while pending:
+                part, size = pending.pop(0), self.batch_size  # size shrinks when memory runs out
+                if len(part) > size:
+                    pending[:0] = [part[i : i + size] for i in range(0, len(part), size)]
+                    continue
+                input_ids, mask = pad([ids[i] for i in part], self.pad_id)
+                try:
+                    step(part, input_ids, mask)
+                except (torch.OutOfMemoryError, MemoryError):
+                    if len(part) == 1:
+                        raise
+                    if self.device.type == "cuda":
+                        torch.cuda.empty_cache()
+                    self.batch_size = len(part) // 2
+                    self.oom_backoffs += 1
+                    pending.insert(0, part)
 
     def _logits(self, input_ids: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
         raise NotImplementedError
@@ -138,9 +157,12 @@ class Annotator:
 
     def _logits_of(self, ids: list[list[int]], progress: Progress, description: str):
         out = np.zeros((len(ids), self.num_labels), dtype=np.float32)
+
+        def step(batch, input_ids, mask):
+            out[batch] = self._logits(input_ids, mask)
+
         with torch.inference_mode(), self._context():
-            for batch, input_ids, mask in self._batches(ids, progress, description):
-                out[batch] = self._logits(input_ids, mask)
+            self._run_batches(ids, progress, description, step)
         return out
 
     def _context(self):
@@ -202,7 +224,8 @@ class Annotator:
             "precision": self.precision,
             "device": str(self.device),
             "threads": torch.get_num_threads(),
-            "batch_size": self.batch_size,
+            "batch_size": self.batch_size,  # after any out-of-memory back-off
+            "oom_backoffs": self.oom_backoffs,
             "max_length": self.max_length,
             "setup_seconds": self.setup_seconds,
         }
@@ -266,27 +289,30 @@ class TorchAnnotator(Annotator):
         if attn_layers and previous != "eager":  # sdpa and flash kernels return no maps
             self.model.set_attn_implementation("eager")
         try:
+
+            def step(batch, input_ids, mask):
+                out = self.model(
+                    input_ids=input_ids.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    output_hidden_states=bool(hidden_layers),
+                    output_attentions=bool(attn_layers),
+                )
+                logits[batch] = out.logits.float().cpu().numpy()
+                lengths = [len(ids[i]) for i in batch]
+                for layer in hidden_layers:
+                    states = out.hidden_states[layer].float().cpu().numpy()
+                    for row, (i, n) in enumerate(zip(batch, lengths, strict=True)):
+                        hidden[layer][i] = states[row, :n].copy()
+                for layer in attn_layers:
+                    probs = out.attentions[layer - 1].float()
+                    if average_heads:
+                        probs = probs.mean(dim=1)
+                    probs = probs.cpu().numpy()
+                    for row, (i, n) in enumerate(zip(batch, lengths, strict=True)):
+                        maps[layer][i] = probs[row, ..., :n, :n].copy()
+
             with torch.inference_mode(), self._context():
-                for batch, input_ids, mask in self._batches(ids, progress, description):
-                    out = self.model(
-                        input_ids=input_ids.to(self.device),
-                        attention_mask=mask.to(self.device),
-                        output_hidden_states=bool(hidden_layers),
-                        output_attentions=bool(attn_layers),
-                    )
-                    logits[batch] = out.logits.float().cpu().numpy()
-                    lengths = [len(ids[i]) for i in batch]
-                    for layer in hidden_layers:
-                        states = out.hidden_states[layer].float().cpu().numpy()
-                        for row, (i, n) in enumerate(zip(batch, lengths, strict=True)):
-                            hidden[layer][i] = states[row, :n].copy()
-                    for layer in attn_layers:
-                        probs = out.attentions[layer - 1].float()
-                        if average_heads:
-                            probs = probs.mean(dim=1)
-                        probs = probs.cpu().numpy()
-                        for row, (i, n) in enumerate(zip(batch, lengths, strict=True)):
-                            maps[layer][i] = probs[row, ..., :n, :n].copy()
+                self._run_batches(ids, progress, description, step)
         finally:
             if attn_layers and previous != "eager":
                 self.model.set_attn_implementation(previous)
@@ -435,6 +461,12 @@ def _session(path: Path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def auto_batch_size(device: torch.device) -> int:
+    """Where annotation starts when the budget says 0 (auto): large on a GPU, where it
+    backs off on out-of-memory; 128 on CPU, past which throughput no longer grows."""
+    return 1024 if device.type == "cuda" else 128
+
+
 def load_annotator(
     ckpt_dir: Path,
     precision: str,
@@ -461,6 +493,7 @@ def load_annotator(
     device = torch.device(device) if device is not None else pick_device()
     if precision not in ("fp32", "bf16"):
         device = torch.device("cpu")
+    batch_size = batch_size if batch_size > 0 else auto_batch_size(device)
     tokenizer = load_tokenizer(str(ckpt_dir))
     model = load_classifier(str(ckpt_dir)).eval()
     if precision in TORCH_PRECISIONS:

@@ -53,6 +53,8 @@ class Budget:
     student_epochs: int = 10  # students are cheap; the best epoch on `select` is kept
     student_batch_size: int = 64
     student_lr: float = 1e-3  # Adam default; Tang et al. used Adam/Adadelta at this scale
+    # sentences per annotation batch, length-sorted; 0 = auto (1024 on a GPU, 128 on CPU);
+    # an out-of-memory error halves it for the rest of the run
     annotate_batch_size: int = 128
     # teacher precision for annotating transfer sets: fp32 | bf16 | int8 | onnx-fp32 | onnx-int8;
     # benchmarks/bench_annotation.py measures what each costs in agreement with fp32

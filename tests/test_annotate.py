@@ -302,3 +302,42 @@ def test_annotate_to_without_internals_writes_logits_and_lengths(fp32, texts, tm
     reader = OutputsReader(tmp_path)
     np.testing.assert_array_equal(reader.logits(), fp32.logits(texts))
     assert list(reader.lengths) == [len(x) for x in fp32.encode(texts)]
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_every_logit(teacher_dir, model, texts):
+    """The largest batch that fits: a batch that runs out of memory is split and retried,
+    and later batches start at the smaller size; the logits are unchanged."""
+    annotator = load_annotator(teacher_dir, "fp32", MAX_LENGTH, 32, "cpu", None)
+    real = annotator._logits
+    tried = []
+
+    def limited(input_ids, mask):  # a device that holds at most 5 sentences at a time
+        tried.append(len(input_ids))
+        if len(input_ids) > 5:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(input_ids, mask)
+
+    annotator._logits = limited
+    logits = annotator.logits(texts)
+    np.testing.assert_allclose(logits, one_by_one(model, annotator, texts), atol=1e-4)
+    assert annotator.batch_size == 4  # 32 -> 16 -> 8 -> 4
+    assert annotator.describe()["oom_backoffs"] == 3
+    assert max(tried[4:]) <= 4  # after backing off, no batch is tried at the old size
+
+
+def test_a_single_sentence_that_does_not_fit_is_an_error(teacher_dir, texts):
+    annotator = load_annotator(teacher_dir, "fp32", MAX_LENGTH, 4, "cpu", None)
+
+    def never(input_ids, mask):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    annotator._logits = never
+    with pytest.raises(torch.OutOfMemoryError):
+        annotator.logits(texts[:3])
+
+
+def test_auto_batch_size_is_large_on_gpu_and_128_on_cpu(teacher_dir):
+    from distill_bench.annotate import auto_batch_size
+
+    assert load_annotator(teacher_dir, "fp32", MAX_LENGTH, 0, "cpu", None).batch_size == 128
+    assert auto_batch_size(torch.device("cuda")) == 1024
