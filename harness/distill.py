@@ -126,7 +126,9 @@ def distill(
     targets = (
         None if teacher_logits is None else torch.from_numpy(np.asarray(teacher_logits, np.float32))
     )
-    lengths = [len(x) for x in transfer_ids]
+    # a memory-mapped TokenIds knows its lengths; iterating it would touch every sentence
+    lengths = getattr(transfer_ids, "lengths", None)
+    lengths = lengths.tolist() if lengths is not None else [len(x) for x in transfer_ids]
     epochs = budget.student_epochs
     steps_per_epoch = math.ceil(len(transfer_ids) / budget.student_batch_size)
 

@@ -37,6 +37,7 @@ STAGE_VERSIONS = {
     "student": 2,
     "measure": 1,
     "features": 1,
+    "tokens": 1,  # a transfer set's student token ids, memory-mapped (harness/token_ids.py)
 }
 
 

@@ -30,12 +30,13 @@ from .errors import BenchError
 from .matrix import COMPOSE, Budget
 from .measure import MeasureRequest, run_measurement
 from .metrics import score_task, task_metric
-from .plan import Cell, Component, Plan, TeacherRow, loss_parts, loss_profile
+from .plan import Cell, Component, Plan, TeacherRow, content_key, loss_parts, loss_profile
 from .progress import Progress, quiet
 from .registry import Registry
 from .report import row_label
 from .specs import TEACHER_LOGITS
 from .store import ResultRow, Store
+from .token_ids import TokenIds, write_token_ids
 
 
 class StageFailed(Exception):
@@ -344,7 +345,7 @@ class Runner:
 
             # train, keep the best epoch on the selection split, score on the evaluation split
             info = distill(
-                model, loss_fn, ids(transfer.texts, cell.transfer_key), transfer.labels, logits,
+                model, loss_fn, self.transfer_ids(cell, ctx, vocab_id), transfer.labels, logits,
                 ids(task.select.texts, cell.data_key + '/select'), task.select.labels, task_metric(task),
                 self.budget, cell.seed, self.device, task.num_labels, self.progress,
                 self.features(cell) if cell.features_key else None,
@@ -362,6 +363,28 @@ class Runner:
             return info
 
         return self._stage("student", cell.student_key, compute, lambda entry: entry)
+
+    def transfer_ids(self, cell: Cell, ctx, vocab_id: str) -> TokenIds:
+        """The transfer set in a student's vocabulary: tokenised once per (transfer set,
+        vocabulary) and memory-mapped, so a 500k-sentence epoch streams from disk."""
+        key = content_key(
+            "tokens",
+            {"vocabulary": vocab_id, "special_tokens": ctx.special_tokens,
+             "max_length": self.budget.max_length},
+            (cell.transfer_key,),
+        )  # fmt: skip
+
+        def compute(out: Path) -> dict:
+            texts = self.transfer(cell).texts
+            return write_token_ids(
+                out,
+                texts,
+                lambda batch: student_io.encode(
+                    ctx.tokenizer, batch, self.budget.max_length, ctx.special_tokens
+                ),
+            )
+
+        return self._stage("tokens", key, compute, TokenIds.load)
 
     # -- rows ---------------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ def test_second_run_does_no_teacher_work(bench_env, tiny_teacher_dir, tmp_path):
         "teacher": 1,
         "transfer": 1,
         "annotate": 1,
+        "tokens": 1,  # both students read the same memory-mapped token ids
         "student": 2,
     }
     again = run(tmp_path / "a.sqlite")

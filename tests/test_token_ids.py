@@ -1,0 +1,35 @@
+"""Memory-mapped token ids of a transfer set."""
+
+import numpy as np
+import torch
+from distill_bench.batching import pad
+from distill_bench.token_ids import TokenIds, write_token_ids
+
+
+def fake_encode(texts):
+    return [[len(word) for word in text.split()] for text in texts]
+
+
+def test_round_trip_in_chunks_keeps_order_and_lengths(tmp_path):
+    texts = [" ".join("w" * (k % 5 + 1) for k in range(i % 7)) for i in range(25)]
+    info = write_token_ids(tmp_path, texts, fake_encode, chunk=4)
+    ids = TokenIds.load(tmp_path)
+    assert info == {"sentences": 25, "tokens": sum(len(t.split()) for t in texts)}
+    assert len(ids) == 25
+    assert [list(x) for x in ids] == fake_encode(texts)
+    assert ids.lengths.tolist() == [len(t.split()) for t in texts]
+    assert isinstance(ids.flat, np.memmap)  # read from disk, not loaded
+
+
+def test_padded_batches_from_views_match_lists(tmp_path):
+    texts = ["a bb ccc", "dddd", "", "ee f"]
+    write_token_ids(tmp_path, texts, fake_encode)
+    ids = TokenIds.load(tmp_path)
+    from_views, from_lists = pad([ids[i] for i in range(4)]), pad(fake_encode(texts))
+    for a, b in zip(from_views, from_lists, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_an_empty_transfer_set_is_valid(tmp_path):
+    write_token_ids(tmp_path, [], fake_encode)
+    assert len(TokenIds.load(tmp_path)) == 0
