@@ -35,9 +35,10 @@ class TokenIds(Sequence):
 
     @classmethod
     def load(cls, folder: Path) -> TokenIds:
+        # plain ndarray views of the maps: slicing an np.memmap costs a subclass round trip
         return cls(
-            np.load(folder / IDS, mmap_mode="r", allow_pickle=False),
-            np.load(folder / OFFSETS, mmap_mode="r", allow_pickle=False),
+            np.load(folder / IDS, mmap_mode="r", allow_pickle=False).view(np.ndarray),
+            np.load(folder / OFFSETS, mmap_mode="r", allow_pickle=False).view(np.ndarray),
         )
 
 
