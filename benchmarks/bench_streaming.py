@@ -129,7 +129,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-streaming-") as work:
         for size in args.sizes:
-            for mode in args.modes:
+            for mode in args.modes if len(rows) % 4 == 0 else args.modes[::-1]:
                 cmd = [sys.executable, "-m", "benchmarks.bench_streaming", "--child",
                        str(size), mode, work]  # fmt: skip
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True,

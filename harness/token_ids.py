@@ -33,6 +33,10 @@ class TokenIds(Sequence):
             return [self[j] for j in range(*i.indices(len(self)))]
         return self.flat[self.offsets[i] : self.offsets[i + 1]]
 
+    def take(self, indices: Sequence[int]) -> TakenIds:
+        """The sentences at ``indices`` (a filtered transfer set), without copying ids."""
+        return TakenIds(self, np.asarray(indices, dtype=np.int64))
+
     @classmethod
     def load(cls, folder: Path) -> TokenIds:
         # plain ndarray views of the maps: slicing an np.memmap costs a subclass round trip
@@ -40,6 +44,22 @@ class TokenIds(Sequence):
             np.load(folder / IDS, mmap_mode="r", allow_pickle=False).view(np.ndarray),
             np.load(folder / OFFSETS, mmap_mode="r", allow_pickle=False).view(np.ndarray),
         )
+
+
+class TakenIds(Sequence):
+    """A view of some sentences of a ``TokenIds``, in the order of ``index``."""
+
+    def __init__(self, base: TokenIds, index: np.ndarray):
+        self.base, self.index = base, index
+        self.lengths = base.lengths[index]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.base[int(self.index[i])]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

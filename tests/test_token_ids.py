@@ -33,3 +33,11 @@ def test_padded_batches_from_views_match_lists(tmp_path):
 def test_an_empty_transfer_set_is_valid(tmp_path):
     write_token_ids(tmp_path, [], fake_encode)
     assert len(TokenIds.load(tmp_path)) == 0
+
+
+def test_take_is_a_view_in_the_given_order(tmp_path):
+    texts = ["a", "bb cc", "ddd e f", "gg"]
+    write_token_ids(tmp_path, texts, fake_encode)
+    taken = TokenIds.load(tmp_path).take([2, 0, 2])
+    assert [list(x) for x in taken] == [[3, 1, 1], [1], [3, 1, 1]]
+    assert taken.lengths.tolist() == [3, 1, 3] and len(taken) == 3
