@@ -3,7 +3,10 @@ out-of-memory errors, damaged cache files, and two runs at once. Nothing is lost
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -15,11 +18,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from distill_bench import LossSpec, hookimpl
+from distill_bench import BenchError, LossSpec, hookimpl
 from distill_bench.cache import Cache
 from distill_bench.matrix import parse_matrix
 from distill_bench.plan import make_plan
-from distill_bench.registry import collect, make_plugin_manager
+from distill_bench.registry import collect, load_registry, make_plugin_manager, plugin_origins
 from distill_bench.runner import Runner
 from distill_bench.specs import GOLD_LABELS
 from distill_bench.store import Store
@@ -320,3 +323,93 @@ def test_two_concurrent_runs_share_the_work(bench_env, tiny_teacher_dir, tmp_pat
     assert total == {"data": 1, "teacher": 1, "transfer": 1, "annotate": 1, "student": 4}
     ok = [int(re.search(r"(\d+) rows ok", out).group(1)) for out, _ in outputs]
     assert sum(ok) == 5  # each row measured by one run; the other found it in the store
+
+
+# -- what is loaded, and from where ----------------------------------------------------------
+
+
+class _Payload:
+    """Unpickling this runs a command: what a tampered checkpoint would carry."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _plant_pickle(folder: Path, name: str, marker: Path) -> None:
+    with open(folder / name, "wb") as f:
+        pickle.dump({"weight": _Payload(marker)}, f)
+
+
+def test_teacher_checkpoint_pickle_is_never_executed(tiny_teacher_dir, tmp_path):
+    """A teacher folder whose weights are a pickle (pytorch_model.bin) does not load, and
+    the pickle's payload never runs: loading goes through safetensors or weights_only."""
+    from distill_bench.hf_teacher import load_classifier
+
+    folder = tmp_path / "teacher"
+    shutil.copytree(tiny_teacher_dir, folder)
+    (folder / "model.safetensors").unlink()
+    marker = tmp_path / "pwned"
+    _plant_pickle(folder, "pytorch_model.bin", marker)
+    with pytest.raises(BenchError, match="pickled weights .* not loaded"):
+        load_classifier(str(folder))
+    assert not marker.exists()
+
+
+def test_student_checkpoint_loads_only_safetensors(bench_env, tiny_teacher_dir, tmp_path):
+    """A student checkpoint in the cache with its weights swapped for a pickle fails its
+    checksum, and even loaded directly it is read as safetensors: nothing is unpickled."""
+    from distill_bench import student_io
+
+    text = fast_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",))
+    runner = _runner(text, bench_env["cache"], tmp_path / "s.sqlite", bench_env["data"])
+    assert runner.run().ok == 2
+    entry = bench_env["cache"] / "student" / runner.plan.cells[0].student_key
+    marker = tmp_path / "pwned"
+    _plant_pickle(entry, student_io.WEIGHTS, marker)
+    with pytest.raises(Exception):  # noqa: B017
+        student_io.load_student(entry, runner.registry)
+    assert Cache(bench_env["cache"], log=lambda _: None).get("student", entry.name) is None
+    assert not marker.exists()
+
+
+def test_matrix_file_is_data(tmp_path):
+    """A matrix is parsed as TOML, never run: code in it is a string or a parse error."""
+    marker = tmp_path / "pwned"
+    code = f"__import__('os').system('touch {marker}')"
+    matrix = parse_matrix(
+        f'name = "{code}"\ndatasets = ["sst2"]\nteachers = ["minilm-l6"]\nstudents = ["mlp"]\n'
+        'losses = ["ce-hard"]\naugmenters = ["none"]\nseeds = [0]\n'
+    )
+    assert matrix.name == code
+    with pytest.raises(BenchError, match="malformed TOML"):
+        parse_matrix(code)
+    assert not marker.exists()
+
+
+def test_plugins_come_only_from_entry_points_or_explicit_modules(tmp_path, monkeypatch):
+    """A plugin-looking module on the path or in the working directory is not loaded:
+    only built-ins, installed entry points and modules passed explicitly are."""
+    (tmp_path / "distill_bench_plugin_evil.py").write_text(
+        "from distill_bench import BenchError, LossSpec, hookimpl\n"
+        "@hookimpl\n"
+        "def register_losses(register):\n"
+        "    register(LossSpec(name='evil', factory=lambda o: None, description='x'))\n"
+    )
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "evil.py").write_text(
+        (tmp_path / "distill_bench_plugin_evil.py").read_text()
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "evil" not in load_registry().specs["losses"]
+    origins = {origin.split(" (")[0] for _, origin, _ in plugin_origins(make_plugin_manager())}
+    assert origins <= {"built-in"} or all(
+        o.startswith(("built-in", "entry point")) for o in origins
+    )
+    import distill_bench_plugin_evil  # noqa: E402 - passed explicitly, it is loaded
+
+    registry = collect(make_plugin_manager(extra=[distill_bench_plugin_evil]))
+    assert "evil" in registry.specs["losses"]
