@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .locks import FileLock, locked
@@ -101,12 +101,13 @@ class Cache:
                 self.log(f"cache: removing {stage}/{stale.name}, left by an interrupted run")
                 shutil.rmtree(stale, ignore_errors=True)
 
-    def clean_scratch(self) -> int:
-        """Remove every scratch directory whose key no process is computing; how many."""
+    def clean_scratch(self, stages: Iterable[str]) -> int:
+        """Remove the scratch directories of these stages whose key no process is computing
+        (only stage folders: others, like extracted models, keep their own protocol)."""
         removed = 0
-        if not self.root.is_dir():
-            return removed
-        for stage_dir in (p for p in self.root.iterdir() if p.is_dir() and p.name != LOCKS):
+        for stage_dir in (self.root / stage for stage in stages):
+            if not stage_dir.is_dir():
+                continue
             keys = {p.name.split(".")[1] for p in stage_dir.glob(".*.*") if p.is_dir()}
             for key in keys:
                 lock = FileLock(self.lock_path(stage_dir.name, key))

@@ -214,6 +214,7 @@ def cmd_run(args) -> int:
         print_plan(plan, cache, store, console)
         return 0
     from .executors import make_executor
+    from .plan import STAGE_VERSIONS
     from .progress import PrintProgress, RichProgress
     from .registry import BUILTIN_PLUGINS, make_plugin_manager
     from .runner import Runner, StageFailed
@@ -227,7 +228,7 @@ def cmd_run(args) -> int:
         args.num_cpus,
         args.gpus_per_task,
     )
-    cache.clean_scratch()  # what runs killed mid-write left; keys being written stay
+    cache.clean_scratch(STAGE_VERSIONS)  # what killed runs left; keys being written stay
 
     pm = make_plugin_manager(disabled=args.disable_plugin)
     entrypoint_plugins = {id(p) for p, _ in pm.list_plugin_distinfo()}

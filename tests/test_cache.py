@@ -258,8 +258,10 @@ def test_clean_scratch_spares_keys_being_written(cache):
         dead = cache.root / "annotate" / ".deadbeef.x1y2"
         dead.mkdir(parents=True)
         (dead / "logits.safetensors").write_bytes(b"partial")
-        assert cache.clean_scratch() == 1
-        assert not dead.exists()
+        other = cache.root / "models" / ".mpnet.x1y2.partial"  # not a stage: its own protocol
+        other.mkdir(parents=True)
+        assert cache.clean_scratch(["teacher", "annotate", "student"]) == 1
+        assert not dead.exists() and other.exists()
         assert len(leftovers(cache, "teacher")) == 1  # the live writer's scratch stays
     finally:
         child.kill()

@@ -145,7 +145,7 @@ def test_sigkill_during_cache_writes_leaves_only_complete_entries(tmp_path):
         assert not [line for line in log if "damaged" in line]
     assert len(list((root / "teacher").glob("k*"))) > 4  # it did write entries
     # the lock of a killed writer is free at once, and taking it removes its leftovers
-    cache.clean_scratch()
+    cache.clean_scratch(["teacher", "annotate", "student"])
     assert not list((root / "teacher").glob(".*"))
 
 
@@ -271,6 +271,7 @@ def test_cli_retry_failed_and_failure_report(bench_env, tiny_teacher_dir, tmp_pa
     assert main([*args, "--retry-failed"]) == 1  # still broken: tried again, failed again
     rows = Store(bench_env["results"] / "bench.sqlite").rows("tiny")
     assert len(rows) == 2 and {r.status for r in rows} == {"failed"}
+    assert {r.stage for r in rows} == {"teacher"}, [r.error for r in rows]
 
 
 # -- integrity -------------------------------------------------------------------------------
