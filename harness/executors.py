@@ -123,9 +123,20 @@ def _inherit_failures(runner: Runner, upstream: tuple[dict, ...]) -> None:
             runner._failed[result["key"]] = StageFailed(*result["failed"])
 
 
+def _task_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
+    """The worker's runner, on the device Ray gave this task: a worker process is reused
+    by tasks with and without a GPU."""
+    import ray
+    import torch
+
+    runner, items = worker_runner(settings)
+    runner.device = torch.device("cuda" if ray.get_gpu_ids() else "cpu")
+    return runner, items
+
+
 def stage_task(settings: WorkerSettings, kind: str, item_key: str, *upstream: dict) -> dict:
     """Compute one shared stage (teacher, transfer, annotate, features) of an item."""
-    runner, items = worker_runner(settings)
+    runner, items = _task_runner(settings)
     _, item = items[item_key]
     _inherit_failures(runner, upstream)
     compute = {
@@ -141,7 +152,7 @@ def stage_task(settings: WorkerSettings, kind: str, item_key: str, *upstream: di
 
 def row_task(settings: WorkerSettings, item_key: str, *upstream: dict) -> dict:
     """Compute one row (a cell's student, or a teacher's row) and send it back."""
-    runner, items = worker_runner(settings)
+    runner, items = _task_runner(settings)
     role, item = items[item_key]
     _inherit_failures(runner, upstream)
     runner.store.rows.clear()
@@ -170,7 +181,7 @@ class RayExecutor:
     address: str | None = None
     num_cpus: int | None = None  # for a local cluster started here; None: all of them
     gpus_per_task: float | None = None  # None: 1 when the cluster has GPUs, else 0
-    _ray: object = field(default=None, repr=False)
+    _cluster: dict | None = field(default=None, repr=False)  # resources, asked once a run
 
     def _init(self):
         try:
@@ -184,12 +195,14 @@ class RayExecutor:
                     ray.init(address=address)
                 except ConnectionError as exc:
                     raise BenchError(f"Ray address {address}: no cluster there ({exc})") from None
-            else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False)
+            else:  # a new cluster for this run, even if `ray start` left one on this machine
+                ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False)
         return ray
 
     def _resources(self, ray, runner: Runner, kind: str, item) -> dict:
-        cluster = ray.cluster_resources()
+        if self._cluster is None:
+            self._cluster = ray.cluster_resources()
+        cluster = self._cluster
         gpus = self.gpus_per_task
         if gpus is None:
             gpus = 1.0 if cluster.get("GPU", 0) > 0 else 0.0
@@ -256,7 +269,11 @@ class RayExecutor:
                 done, waiting = ray.wait(waiting, num_returns=1)
                 self._collect(ray, runner, done[0], *rows[done[0]])
             for ref in stages.values():  # stages' counts; every one has finished by now
-                self._add_computed(runner, ray.get(ref))
+                try:
+                    outcome = ray.get(ref)
+                except ray.exceptions.RayError:  # its worker died; its rows say so
+                    continue
+                self._add_computed(runner, outcome)
         finally:
             for ref in waiting:
                 ray.cancel(ref)

@@ -149,12 +149,11 @@ class Runner:
         except (StageFailed, BenchError):  # bad input stops the run; rows written stay
             raise
         except Exception as exc:  # one bad stage fails its cells, not the matrix
-            if isinstance(exc, torch.OutOfMemoryError | MemoryError):
-                _free_memory()  # so the next cell starts with the memory this one held
             failure = StageFailed(kind, f"{type(exc).__name__}: {exc}")
             failure.__cause__ = exc
             self.progress.log(f"stage {kind} {key} failed: {traceback.format_exc(limit=-3)}")
-            self._failed[key] = failure
+            # remembered without its traceback, whose frames hold the stage's tensors
+            self._failed[key] = StageFailed(kind, failure.error)
             raise failure from exc
         self._memo[key] = value
         return value
@@ -576,6 +575,8 @@ class Runner:
                 return True
             row = self.teacher_row(item) if role == "teacher" else self.cell_row(item)
             self.progress.log(summary_line(row))
+            if "MemoryError" in row.error:  # torch.OutOfMemoryError too: give it back
+                _free_memory()
         finally:
             lock.release()
         return True
@@ -596,6 +597,7 @@ class Runner:
 
 
 def _free_memory() -> None:
+    """After an out-of-memory failure: the failed cell's tensors are garbage by now."""
     import gc
 
     gc.collect()

@@ -22,7 +22,7 @@ EXACT = ("accuracy", "primary", "teacher_agreement", "transfer_size", "eval_exam
 @pytest.fixture(scope="module")
 def ray_cluster():
     """One local two-CPU cluster for this module (`bench run --executor ray` joins it)."""
-    ray.init(num_cpus=2, include_dashboard=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
     yield
     ray.shutdown()
 
