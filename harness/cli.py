@@ -135,16 +135,16 @@ def print_plan(plan, cache, store, console) -> None:
         state = "cached" if cache.exists(stage.kind, stage.key) else "to compute"
         console.print(f"  {stage.kind:<9} {stage.key}  {state:<10}  {stage.label}")
     console.print("\ncells", style="bold")
+    # failed rows stay failed on a plain run; --retry-failed reruns them
+    stored = {k: {"ok": "done"}.get(v, v) for k, v in store.statuses(plan.matrix.name).items()}
     for row in plan.teacher_rows:
-        done = "done" if store.done(plan.matrix.name, row.key) else "to run"
+        done = stored.get(row.key, "to run")
         console.print(
             f"  {done:<7} {row.dataset.name} | {row.teacher.name} (teacher row, seed {row.seed})"
         )
     for cell in plan.cells:
-        done = (
-            "done"
-            if store.done(plan.matrix.name, cell.key)
-            else ("cached" if cache.exists("student", cell.student_key) else "to run")
+        done = stored.get(cell.key) or (
+            "cached" if cache.exists("student", cell.student_key) else "to run"
         )
         console.print(f"  {done:<7} {cell.label}")
     if plan.dropped:

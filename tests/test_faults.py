@@ -268,6 +268,9 @@ def test_cli_retry_failed_and_failure_report(bench_env, tiny_teacher_dir, tmp_pa
     assert "fail" in board.lower()
     assert main(args) == 1
     assert "left alone (bench run --retry-failed reruns them)" in capsys.readouterr().out
+    assert main([*args, "--dry-run"]) == 0
+    plan = capsys.readouterr().out
+    assert plan.count("  failed  ") == 2 and "to run" not in plan.split("\ncells")[1]
     assert main([*args, "--retry-failed"]) == 1  # still broken: tried again, failed again
     rows = Store(bench_env["results"] / "bench.sqlite").rows("tiny")
     assert len(rows) == 2 and {r.status for r in rows} == {"failed"}
