@@ -206,6 +206,10 @@ class RayExecutor:
         gpus = self.gpus_per_task
         if gpus is None:
             gpus = 1.0 if cluster.get("GPU", 0) > 0 else 0.0
+        elif gpus > cluster.get("GPU", 0):  # such a task would wait forever
+            raise BenchError(
+                f"--gpus-per-task {gpus:g}: the Ray cluster has {cluster.get('GPU', 0):g} GPUs"
+            )
         cpus = 1.0
         if kind == "row":  # measuring throughput with N threads wants N free cores
             cpus = float(min(max(1, runner.plan.matrix.measure.threads), cluster.get("CPU", 1)))
@@ -274,8 +278,8 @@ class RayExecutor:
                 except ray.exceptions.RayError:  # its worker died; its rows say so
                     continue
                 self._add_computed(runner, outcome)
-        finally:
-            for ref in waiting:
+        finally:  # interrupted: nothing keeps computing for a driver that is gone
+            for ref in [*waiting, *stages.values()]:
                 ray.cancel(ref)
         runner.summary.seconds = time.perf_counter() - started
         return runner.summary

@@ -121,3 +121,18 @@ def test_a_dead_worker_fails_its_row_on_the_driver(ray_cluster, bench_env, tiny_
     assert (row.status, row.stage, row.key) == ("failed", "worker", plan.cells[0].key)
     assert "WorkerCrashedError" in row.error or "died" in row.error, row.error
     assert runner.summary.failed == 1 and runner.summary.computed == {"data": 1}
+
+
+def test_executor_options_are_checked(ray_cluster, bench_env, tiny_teacher_dir, tmp_path, capsys):
+    """Options that cannot work are one-line errors before anything runs."""
+    matrix = tmp_path / "tiny.toml"
+    matrix.write_text(fast_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",)))
+    assert run(matrix, tmp_path / "r", tmp_path / "c", "--address", "localhost:1") == 2
+    assert "--address is for --executor ray" in capsys.readouterr().err
+    code = run(matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray", "--gpus-per-task", "1")
+    assert code == 2
+    assert "--gpus-per-task 1: the Ray cluster has 0 GPUs" in capsys.readouterr().err
+    assert (
+        not (tmp_path / "r" / "bench.sqlite").exists()
+        or not Store(tmp_path / "r" / "bench.sqlite").rows()
+    )
