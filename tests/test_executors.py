@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import tiny_matrix_text
 from distill_bench.cli import main
 from distill_bench.store import Store
+from run_helpers import computed_counts, fast_matrix_text
 
 # tox sets BENCH_REQUIRE_RAY: there a missing ray extra fails these tests instead of skipping
 if os.environ.get("BENCH_REQUIRE_RAY"):
@@ -27,31 +27,11 @@ def ray_cluster():
     ray.shutdown()
 
 
-def fast_matrix_text(teacher_dir, **kw) -> str:
-    """The tiny matrix on a smaller budget: one teacher epoch, two student epochs."""
-    return (
-        tiny_matrix_text(teacher_dir, **kw)
-        .replace("teacher_epochs = 4", "teacher_epochs = 1")
-        .replace("student_epochs = 5", "student_epochs = 2")
-        .replace("latency_samples = 5", "latency_samples = 2")
-        .replace("max_sentences = 40", "max_sentences = 16")
-    )
-
-
 def run(matrix, results, cache, *extra) -> int:
     return main(
         ["run", "--matrix", str(matrix), "--results-dir", str(results), "--cache-dir", str(cache),
          *extra]
     )  # fmt: skip
-
-
-def computed_counts(out: str) -> dict[str, int]:
-    """The stage counts of a run's last summary line: "computed: teacher 1, student 2; ..."."""
-    line = [x for x in out.splitlines() if "computed: " in x][-1]
-    listed = line.split("computed: ")[1].split(";")[0]
-    if listed.startswith("nothing"):
-        return {}
-    return {kind: int(n) for kind, n in (part.split() for part in listed.split(", "))}
 
 
 def by_key(results) -> dict:

@@ -26,7 +26,7 @@ from distill_bench.registry import collect, load_registry, make_plugin_manager, 
 from distill_bench.runner import Runner
 from distill_bench.specs import GOLD_LABELS
 from distill_bench.store import Store
-from test_executors import computed_counts, fast_matrix_text
+from run_helpers import computed_counts, fast_matrix_text
 
 
 def bench(matrix: Path, results: Path, *extra: str, **kw) -> subprocess.Popen:
