@@ -3,6 +3,11 @@
 An entry is built in a temporary directory and renamed into place only when complete,
 with a manifest of sha256 checksums; an entry whose files do not match its manifest is
 reported, removed and recomputed. Files are safetensors and JSON: nothing is unpickled.
+
+Computing an entry happens under a lock per (stage, key) (``Cache.lock``), so two runs
+sharing the cache compute it once: the second waits, then reads the first one's entry.
+A scratch directory left by a killed run (``.KEY.*`` beside the entry) has no manifest at
+the entry's path, so it never looks complete; the next holder of the key's lock removes it.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .locks import FileLock, locked
+
 MANIFEST = "manifest.json"
+LOCKS = ".locks"  # lock files, one per stage key being computed
 CACHE_ENV = "BENCH_CACHE_DIR"
 
 
@@ -75,6 +83,43 @@ class Cache:
             return None
         return path
 
+    def lock_path(self, stage: str, key: str) -> Path:
+        return self.root / LOCKS / f"{stage}-{key}.lock"
+
+    @contextlib.contextmanager
+    def lock(self, stage: str, key: str) -> Iterator[None]:
+        """Hold (stage, key) for the block: one process computes an entry at a time.
+        Waiting is logged once; scratch directories this key's dead writers left go."""
+        with locked(self.lock_path(stage, key), log=self.log):
+            self._remove_scratch(stage, key)
+            yield
+
+    def _remove_scratch(self, stage: str, key: str) -> None:
+        stage_dir = self.root / stage
+        if stage_dir.is_dir():
+            for stale in stage_dir.glob(f".{key}.*"):
+                self.log(f"cache: removing {stage}/{stale.name}, left by an interrupted run")
+                shutil.rmtree(stale, ignore_errors=True)
+
+    def clean_scratch(self, stages: Iterable[str]) -> int:
+        """Remove the scratch directories of these stages whose key no process is computing
+        (only stage folders: others, like extracted models, keep their own protocol)."""
+        removed = 0
+        for stage_dir in (self.root / stage for stage in stages):
+            if not stage_dir.is_dir():
+                continue
+            keys = {p.name.split(".")[1] for p in stage_dir.glob(".*.*") if p.is_dir()}
+            for key in keys:
+                lock = FileLock(self.lock_path(stage_dir.name, key))
+                if lock.acquire(block=False):  # nobody is writing this key now
+                    try:
+                        before = len(list(stage_dir.glob(f".{key}.*")))
+                        self._remove_scratch(stage_dir.name, key)
+                        removed += before
+                    finally:
+                        lock.release()
+        return removed
+
     @contextlib.contextmanager
     def put(self, stage: str, key: str) -> Iterator[Path]:
         """Yield a scratch directory; on success it becomes the entry, atomically."""
@@ -91,12 +136,27 @@ class Cache:
             (scratch / MANIFEST).write_text(
                 json.dumps({"stage": stage, "key": key, "files": files}, indent=1)
             )
-            if final.exists():  # a damaged or concurrent copy; ours is complete
-                shutil.rmtree(final, ignore_errors=True)
-            os.replace(scratch, final)
+            # fsync: after a power loss the entry is whole or fails its checksums
+            for name in (*files, MANIFEST):
+                _fsync(scratch / name)
+            if final.exists():  # a damaged copy; moved aside first, so the swap is two renames
+                trash = Path(tempfile.mkdtemp(prefix=f".{key}.old.", dir=final.parent))
+                os.replace(final, trash / "entry")
+                os.replace(scratch, final)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                os.replace(scratch, final)
         finally:
             if scratch.exists():
                 shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, obj) -> None:

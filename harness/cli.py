@@ -97,8 +97,15 @@ def cmd_plugins(args) -> int:
     return 0
 
 
+def _data_source(data_dir: Path | None) -> str:
+    """What stage keys say about where the data came from."""
+    from .cache import fingerprint_tree
+
+    return f"dir:{fingerprint_tree(data_dir)}" if data_dir else "hub"
+
+
 def _planned(args):
-    from .cache import Cache, default_cache_dir, fingerprint_tree
+    from .cache import Cache, default_cache_dir
     from .matrix import load_matrix
     from .plan import make_plan
     from .registry import load_registry
@@ -106,8 +113,7 @@ def _planned(args):
     matrix = load_matrix(args.matrix)
     registry = load_registry(args.disable_plugin)
     data_dir = _data_dir(args.data_dir)
-    source = f"dir:{fingerprint_tree(data_dir)}" if data_dir else "hub"
-    plan = make_plan(matrix, registry, source)
+    plan = make_plan(matrix, registry, _data_source(data_dir))
     cache = Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     return matrix, registry, data_dir, plan, cache
 
@@ -129,16 +135,16 @@ def print_plan(plan, cache, store, console) -> None:
         state = "cached" if cache.exists(stage.kind, stage.key) else "to compute"
         console.print(f"  {stage.kind:<9} {stage.key}  {state:<10}  {stage.label}")
     console.print("\ncells", style="bold")
+    # failed rows stay failed on a plain run; --retry-failed reruns them
+    stored = {k: {"ok": "done"}.get(v, v) for k, v in store.statuses(plan.matrix.name).items()}
     for row in plan.teacher_rows:
-        done = "done" if store.done(plan.matrix.name, row.key) else "to run"
+        done = stored.get(row.key, "to run")
         console.print(
             f"  {done:<7} {row.dataset.name} | {row.teacher.name} (teacher row, seed {row.seed})"
         )
     for cell in plan.cells:
-        done = (
-            "done"
-            if store.done(plan.matrix.name, cell.key)
-            else ("cached" if cache.exists("student", cell.student_key) else "to run")
+        done = stored.get(cell.key) or (
+            "cached" if cache.exists("student", cell.student_key) else "to run"
         )
         console.print(f"  {done:<7} {cell.label}")
     if plan.dropped:
@@ -207,9 +213,22 @@ def cmd_run(args) -> int:
     if args.dry_run:
         print_plan(plan, cache, store, console)
         return 0
+    from .executors import make_executor
+    from .plan import STAGE_VERSIONS
     from .progress import PrintProgress, RichProgress
     from .registry import BUILTIN_PLUGINS, make_plugin_manager
     from .runner import Runner, StageFailed
+
+    _stop_on_sigterm()
+    executor = make_executor(
+        args.executor,
+        Path(args.matrix).read_text(encoding="utf-8"),
+        _data_source(data_dir),
+        args.address,
+        args.num_cpus,
+        args.gpus_per_task,
+    )
+    cache.clean_scratch(STAGE_VERSIONS)  # what killed runs left; keys being written stay
 
     pm = make_plugin_manager(disabled=args.disable_plugin)
     entrypoint_plugins = {id(p) for p, _ in pm.list_plugin_distinfo()}
@@ -224,8 +243,9 @@ def cmd_run(args) -> int:
     started = time.perf_counter()
     progress = RichProgress(console) if console.is_terminal else PrintProgress()
     runner = Runner(
-        plan, registry, cache, store, data_dir, progress, modules, tuple(args.disable_plugin)
-    )
+        plan, registry, cache, store, data_dir, progress, modules, tuple(args.disable_plugin),
+        retry_failed=args.retry_failed,
+    )  # fmt: skip
     with progress:
         # load every dataset first: a missing file stops the run before any training
         for cell in [*plan.teacher_rows, *plan.cells]:
@@ -238,7 +258,7 @@ def cmd_run(args) -> int:
             teacher = runner.teacher_model(row.teacher)
             if hasattr(teacher, "check"):
                 teacher.check(runner.task(row.dataset, row.seed, row.data_key))
-        summary = runner.run()
+        summary = executor.run(runner)
     seconds = time.perf_counter() - started
     write_report(plan, store, args, console)
     computed = ", ".join(f"{k} {v}" for k, v in summary.computed.items()) or "nothing (all cached)"
@@ -246,7 +266,22 @@ def cmd_run(args) -> int:
         f"{summary.ok} rows ok, {summary.failed} failed, {summary.skipped} already in the store; "
         f"computed: {computed}; {seconds:.1f} s"
     )
+    if summary.failed_before:
+        console.print(
+            f"{summary.failed_before} rows failed in an earlier run and were left alone "
+            "(bench run --retry-failed reruns them)"
+        )
     return summary.exit_code
+
+
+def _stop_on_sigterm() -> None:
+    """A scheduler's SIGTERM (preemption) stops the run like Ctrl-C: rows written stay."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def cmd_report(args) -> int:
@@ -302,6 +337,20 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "run":
             p.add_argument("--dry-run", action="store_true", help="print the plan; run nothing")
+            p.add_argument(
+                "--retry-failed",
+                action="store_true",
+                help="rerun rows stored as failed (a plain run leaves them and reports them)",
+            )
+            p.add_argument("--executor", choices=("local", "ray"), default="local",
+                           help="local: this process, one row at a time; ray: stages as Ray tasks")  # fmt: skip
+            p.add_argument("--address", help="Ray cluster to join (default: $RAY_ADDRESS, "
+                           "else start a local one); the cache dir must be on a path every node sees")  # fmt: skip
+            p.add_argument(
+                "--num-cpus", type=int, help="CPUs of a local Ray cluster (default: all)"
+            )
+            p.add_argument("--gpus-per-task", type=float,
+                           help="GPUs a Ray model stage asks for (default: 1 if the cluster has GPUs)")  # fmt: skip
         p.set_defaults(func=func)
     return parser
 

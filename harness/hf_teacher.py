@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -69,6 +70,11 @@ def load_classifier(path: str, num_labels: int | None = None, label_names: Seque
     except (OSError, ValueError) as exc:
         raise BenchError(
             f"teacher model {path}: cannot load ({str(exc).splitlines()[0]})"
+        ) from None
+    except pickle.UnpicklingError:  # torch.load(weights_only=True) refused the pickle
+        raise BenchError(
+            f"teacher model {path}: its pickled weights hold more than tensors and are not "
+            "loaded (weights_only); save the model as safetensors"
         ) from None
     except RuntimeError as exc:  # a classifier head of another size
         if "size mismatch" in str(exc) or "mismatched_sizes" in str(exc):

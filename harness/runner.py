@@ -49,13 +49,14 @@ class StageFailed(Exception):
 class RunSummary:
     ok: int = 0
     failed: int = 0
-    skipped: int = 0
+    skipped: int = 0  # ok rows already in the store
+    failed_before: int = 0  # failed rows already in the store, left alone (see retry_failed)
     seconds: float = 0.0
     computed: dict[str, int] = field(default_factory=dict)  # stage kind -> entries computed now
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.failed_before else 0
 
 
 def _task_to_json(task: TaskData) -> dict:
@@ -105,6 +106,7 @@ class Runner:
         plugin_modules: tuple[str, ...] = (),
         disabled: tuple[str, ...] = (),
         device: torch.device | None = None,
+        retry_failed: bool = False,
     ):
         self.plan, self.registry, self.cache, self.store = plan, registry, cache, store
         self.data_dir, self.progress = data_dir, progress
@@ -116,11 +118,17 @@ class Runner:
         self._token_ids: dict[tuple, list[list[int]]] = {}  # (texts, vocabulary) -> ids
         self._failed: dict[str, StageFailed] = {}  # stage key -> why, so a bad stage fails once
         self.summary = RunSummary()
+        self.retry_failed = retry_failed  # rerun rows stored as failed; else leave them
+        self._recorded: dict[str, str] = {}  # row key -> status in the store when planned
 
     # -- stages -------------------------------------------------------------------------
 
     def _stage(self, kind: str, key: str, compute, load):
-        """Cached output of a stage: memory, then disk, then computed and stored."""
+        """Cached output of a stage: memory, then disk, then computed and stored.
+
+        Computing holds the cache's lock for (kind, key): another run sharing the cache
+        that wants the same stage waits, then loads this one's entry instead of redoing it.
+        """
         if key in self._memo:
             return self._memo[key]
         if key in self._failed:
@@ -128,13 +136,16 @@ class Runner:
         try:
             entry = self.cache.get(kind, key)
             if entry is None:
-                started = time.perf_counter()
-                with self.cache.put(kind, key) as scratch:
-                    info = compute(scratch) or {}
-                    info["seconds"] = time.perf_counter() - started
-                    write_json(scratch / "info.json", info)
-                self.summary.computed[kind] = self.summary.computed.get(kind, 0) + 1
-                entry = self.cache.entry(kind, key)
+                with self.cache.lock(kind, key):
+                    entry = self.cache.get(kind, key)  # computed by another run while we waited
+                    if entry is None:
+                        started = time.perf_counter()
+                        with self.cache.put(kind, key) as scratch:
+                            info = compute(scratch) or {}
+                            info["seconds"] = time.perf_counter() - started
+                            write_json(scratch / "info.json", info)
+                        self.summary.computed[kind] = self.summary.computed.get(kind, 0) + 1
+                        entry = self.cache.entry(kind, key)
             value = load(entry)
         except (StageFailed, BenchError):  # bad input stops the run; rows written stay
             raise
@@ -142,7 +153,8 @@ class Runner:
             failure = StageFailed(kind, f"{type(exc).__name__}: {exc}")
             failure.__cause__ = exc
             self.progress.log(f"stage {kind} {key} failed: {traceback.format_exc(limit=-3)}")
-            self._failed[key] = failure
+            # remembered without its traceback, whose frames hold the stage's tensors
+            self._failed[key] = StageFailed(kind, failure.error)
             raise failure from exc
         self._memo[key] = value
         return value
@@ -552,19 +564,68 @@ class Runner:
 
     # -- the whole plan -----------------------------------------------------------------
 
-    def run(self) -> RunSummary:
-        started = time.perf_counter()
+    def pending(self) -> list[tuple[str, TeacherRow | Cell]]:
+        """The rows this run computes, teacher rows first. Ok rows in the store are done;
+        recorded failures are left alone (and counted) unless ``retry_failed`` is set."""
         work = [("teacher", r) for r in self.plan.teacher_rows] + [
             ("student", c) for c in self.plan.cells
         ]
-        for role, item in self.progress.track(work, f"matrix {self.matrix_name}"):
-            if self.store.done(self.matrix_name, item.key):
+        self._recorded = self.store.statuses(self.matrix_name)
+        todo = []
+        for role, item in work:
+            status = self._recorded.get(item.key)
+            if status == "ok":
                 self.summary.skipped += 1
-                continue
+            elif status is not None and not self.retry_failed:
+                self.summary.failed_before += 1
+            else:
+                todo.append((role, item))
+        return todo
+
+    def run_item(self, role: str, item: TeacherRow | Cell, block: bool = True) -> bool:
+        """Compute and store one row under its row lock; False if another run holds it
+        and ``block`` is off. A row another run wrote meanwhile is taken as it is."""
+        lock = self.store.row_lock(self.matrix_name, item.key)
+        if not lock.acquire(block=block, log=self.progress.log):
+            return False
+        try:
+            now = self.store.statuses(self.matrix_name, item.key).get(item.key)
+            if now != self._recorded.get(item.key):  # written by a concurrent run
+                if now == "ok":
+                    self.summary.skipped += 1
+                else:
+                    self.summary.failed_before += 1
+                return True
             row = self.teacher_row(item) if role == "teacher" else self.cell_row(item)
             self.progress.log(summary_line(row))
+            if "MemoryError" in row.error:  # torch.OutOfMemoryError too: give it back
+                _free_memory()
+        finally:
+            lock.release()
+        return True
+
+    def run(self) -> RunSummary:
+        """Every pending row, one at a time. A row another run is computing is put off to
+        the end, then waited for: two runs on one store share the work, never repeat it."""
+        started = time.perf_counter()
+        busy = [
+            (role, item)
+            for role, item in self.progress.track(self.pending(), f"matrix {self.matrix_name}")
+            if not self.run_item(role, item, block=False)
+        ]
+        for role, item in self.progress.track(busy, "rows other runs were computing"):
+            self.run_item(role, item)
         self.summary.seconds = time.perf_counter() - started
         return self.summary
+
+
+def _free_memory() -> None:
+    """After an out-of-memory failure: the failed cell's tensors are garbage by now."""
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def summary_line(row: ResultRow) -> str:

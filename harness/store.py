@@ -1,12 +1,26 @@
-"""The results store: one SQLite row per (matrix, cell), written in a transaction."""
+"""The results store: one SQLite row per (matrix, cell), written in a transaction.
+
+Several processes may share one store: SQLite in WAL mode serialises their writes (a
+writer waits up to ``BUSY_SECONDS`` for another's), and a row is written whole or not at
+all, so a run killed at any moment leaves no half-written row. Keep the file on a local
+disk (WAL needs shared memory between processes, which network filesystems lack); with
+the Ray executor only the driver writes it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from .locks import FileLock
+
+BUSY_SECONDS = 300  # how long a write waits for another process's transaction
 
 _COLUMNS = (
     "matrix",
@@ -67,10 +81,32 @@ class Store:
         with self._connect() as db:
             db.execute(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60)
-        db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-        return db
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction: committed on success, rolled back on error
+        (KeyboardInterrupt included), closed either way."""
+        db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            db.execute("PRAGMA synchronous=FULL")  # a committed row survives a power loss
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def row_lock(self, matrix: str, key: str) -> FileLock:
+        """The lock a run holds while computing a row, so a second run does another one.
+        Lock files live beside the database, in ``NAME.locks/``."""
+        name = hashlib.sha256(f"{matrix}\0{key}".encode()).hexdigest()[:24]
+        return FileLock(self.path.with_name(self.path.name + ".locks") / f"row-{name}.lock")
+
+    def statuses(self, matrix: str, key: str | None = None) -> dict[str, str]:
+        """Row key -> status ("ok" or "failed") of the matrix's stored rows (or one row)."""
+        query, args = "SELECT key, status FROM results WHERE matrix = ?", (matrix,)
+        if key is not None:
+            query, args = query + " AND key = ?", (matrix, key)
+        with self._connect() as db:
+            return dict(db.execute(query, args).fetchall())
 
     def put(self, row: ResultRow) -> None:
         values = asdict(row)

@@ -175,3 +175,94 @@ def test_fingerprint_changes_with_new_or_renamed_file(data_dir):
     assert added != before
     (data_dir / "cola" / "train.tsv").rename(data_dir / "cola" / "dev.tsv")
     assert fingerprint_tree(data_dir) not in (before, added)
+
+
+# --- locks: one writer per key, free again when its holder dies -----------------------------
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from distill_bench.cache import Cache
+cache = Cache(Path(sys.argv[1]))
+with cache.lock("teacher", "abc123"):
+    with cache.put("teacher", "abc123") as scratch:
+        (scratch / "half.bin").write_bytes(b"x" * 1000)
+        print("holding", flush=True)
+        time.sleep(600)
+"""
+
+
+def _holder(cache: Cache):
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(cache.root)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "holding"
+    return child
+
+
+def test_lock_is_exclusive_across_processes_and_freed_by_a_crash(cache, log):
+    """While another process computes a key, its lock is taken (and says who holds it);
+    when that process is SIGKILLed, the lock is free at once and its scratch is removed."""
+    from distill_bench.locks import FileLock, holder
+
+    child = _holder(cache)
+    try:
+        path = cache.lock_path("teacher", "abc123")
+        assert not FileLock(path).acquire(block=False)
+        assert holder(path)["pid"] == child.pid
+        assert len(leftovers(cache, "teacher")) == 1  # the holder's scratch directory
+        assert not cache.exists("teacher", "abc123")
+    finally:
+        child.kill()
+        child.wait()
+    with cache.lock("teacher", "abc123"):  # no timeout, no pid check: the kernel freed it
+        assert leftovers(cache, "teacher") == []
+        write_entry(cache)
+    assert any("left by an interrupted run" in line for line in log)
+    assert cache.get("teacher", "abc123") is not None
+    assert not path.exists()  # released locks leave no file behind
+
+
+def test_waiter_blocks_then_reads_the_entry(cache, log):
+    """A second process wanting the same key waits for the first, then finds the entry."""
+    import threading
+
+    from distill_bench.locks import FileLock
+
+    first = FileLock(cache.lock_path("teacher", "abc123"))
+    assert first.acquire(block=False)
+    seen = []
+
+    def second():
+        with cache.lock("teacher", "abc123"):
+            seen.append(cache.get("teacher", "abc123"))
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive() and not seen  # still waiting
+    write_entry(cache)
+    first.release()
+    thread.join(10)
+    assert seen == [cache.entry("teacher", "abc123")]
+    assert any(line.startswith("waiting for teacher-abc123") for line in log)
+
+
+def test_clean_scratch_spares_keys_being_written(cache):
+    """The sweep at the start of a run removes dead writers' scratch, never a live one's."""
+    child = _holder(cache)
+    try:
+        dead = cache.root / "annotate" / ".deadbeef.x1y2"
+        dead.mkdir(parents=True)
+        (dead / "logits.safetensors").write_bytes(b"partial")
+        other = cache.root / "models" / ".mpnet.x1y2.partial"  # not a stage: its own protocol
+        other.mkdir(parents=True)
+        assert cache.clean_scratch(["teacher", "annotate", "student"]) == 1
+        assert not dead.exists() and other.exists()
+        assert len(leftovers(cache, "teacher")) == 1  # the live writer's scratch stays
+    finally:
+        child.kill()
+        child.wait()

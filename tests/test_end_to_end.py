@@ -115,7 +115,7 @@ def test_failing_cell_is_recorded_and_the_rest_go_on(bench_env, tiny_teacher_dir
     assert summary.failed == 1 and summary.ok == 2 and summary.exit_code == 1
     failed = next(r for r in store.rows() if r.status == "failed")
     assert failed.loss == "nan-loss" and failed.stage == "student" and "nan" in failed.error.lower()
-    # A failed cell is not "done": the next run tries it again.
+    # A failed cell is not "done": `bench run --retry-failed` tries it again.
     assert not store.done("tiny", failed.key)
 
 
