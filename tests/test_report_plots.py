@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from test_report import measurements, row
-
 from distill_bench.plots import FIGURES, write_plots
+from test_report import measurements, row
 
 
 def test_write_plots_png_and_svg(tmp_path):
