@@ -216,7 +216,7 @@ def write_report(plan, store, args, console) -> Path:
     fmt = getattr(args, "format", "md")
     if fmt in ("csv", "json"):
         out = results / f"{plan.matrix.name}.{fmt}"
-        _write_atomic(out, (render_csv if fmt == "csv" else render_json)(rows, names))
+        _write_atomic(out, (render_csv if fmt == "csv" else render_json)(rows, names, sort))
         console.print(f"{fmt.upper()} written to {out}")
         return out
     plots = []

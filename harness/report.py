@@ -481,8 +481,11 @@ def columns(entry: Entry, names: Sequence[str] = COMPACT) -> list[str]:
     return [COLUMNS[n].text(entry) for n in names]
 
 
-def records(rows: Sequence[ResultRow], names: Sequence[str] | None = None) -> list[dict]:
-    """Every entry (fp32 and variants) as a flat dict of raw values, for CSV and JSON."""
+def records(
+    rows: Sequence[ResultRow], names: Sequence[str] | None = None, sort: str | None = None
+) -> list[dict]:
+    """Every entry (fp32 and variants) as a flat dict of raw values, for CSV and JSON;
+    per dataset, fp32 entries first (sorted by ``sort`` if given), then variants."""
     names = list(names or COLUMNS)
     if "dataset" not in names:
         names = ["dataset", *names]
@@ -491,7 +494,7 @@ def records(rows: Sequence[ResultRow], names: Sequence[str] | None = None) -> li
     out = []
     for boards in (leaderboards(rows), variant_boards(rows)):
         for entries in boards.values():
-            for e in entries:
+            for e in sort_entries(entries, sort) if sort else entries:
                 record = {}
                 for n in names:
                     v = COLUMNS[n].value(e)
@@ -500,12 +503,14 @@ def records(rows: Sequence[ResultRow], names: Sequence[str] | None = None) -> li
     return out
 
 
-def render_csv(rows: Sequence[ResultRow], names: Sequence[str] | None = None) -> str:
+def render_csv(
+    rows: Sequence[ResultRow], names: Sequence[str] | None = None, sort: str | None = None
+) -> str:
     import csv
     import io
     import json
 
-    table = records(rows, names)
+    table = records(rows, names, sort)
     buffer = io.StringIO()
     if table:
         writer = csv.DictWriter(buffer, fieldnames=list(table[0]), lineterminator="\n")
@@ -517,10 +522,12 @@ def render_csv(rows: Sequence[ResultRow], names: Sequence[str] | None = None) ->
     return buffer.getvalue()
 
 
-def render_json(rows: Sequence[ResultRow], names: Sequence[str] | None = None) -> str:
+def render_json(
+    rows: Sequence[ResultRow], names: Sequence[str] | None = None, sort: str | None = None
+) -> str:
     import json
 
-    return json.dumps(records(rows, names), indent=1, sort_keys=False) + "\n"
+    return json.dumps(records(rows, names, sort), indent=1, sort_keys=False) + "\n"
 
 
 def row_label(row: ResultRow) -> str:
