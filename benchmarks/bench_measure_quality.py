@@ -11,7 +11,7 @@ The models: the packaged MiniLM-L6 with a fresh 2-label head as the teacher (spe
 depend on fine-tuning), and the quick matrix's MLP and BiLSTM students at random init over
 its vocabulary. Sentences: SST-2 dev, in file order, as the measure stage reads them.
 
-    python -m benchmarks.bench_measure_quality [--threads 2] [--out results/measure.md]
+    python -m benchmarks.bench_measure_quality [--threads 1,2] [--out results/measure.md]
 """
 
 from __future__ import annotations
@@ -83,38 +83,29 @@ def plain_timeit(request: MeasureRequest, repeats: int) -> float:
     return len(texts) / best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default="results/measure.md")
-    args = parser.parse_args()
-    started = time.perf_counter()
-    torch.set_num_threads(args.threads)
-    texts = sst2_dev()
+def measure_all(models, texts, threads: int) -> dict[str, dict]:
+    torch.set_num_threads(threads)
     # the quick matrix's [measure] settings; variants and training steps are not timed here
     config = dataclasses.asdict(
-        MeasureConfig(threads=args.threads, batch_size=128, latency_samples=50, repeats=5,
+        MeasureConfig(threads=threads, batch_size=128, latency_samples=50, repeats=5,
                       max_sentences=500, train_steps=0)
     )  # fmt: skip
     figures: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        models = save_models(Path(tmp))
-        requests = {
-            name: MeasureRequest(role, plugin, options, str(path), texts, 64, config)
-            for name, (role, plugin, options, path) in models.items()
+    for name, (role, plugin, options, path) in models.items():
+        request = MeasureRequest(role, plugin, options, str(path), texts, 64, config)
+        runs = [run_measurement(request, isolate=True) for _ in range(2)]
+        figures[name] = {
+            "harness": [r["cpu_throughput"]["median"] for r in runs],
+            "spread": [r["cpu_throughput"]["spread"] for r in runs],
+            "load": [r["background_load"] for r in runs],
+            "discarded": [r["cpu_throughput"]["discarded"] for r in runs],
+            "noisy": [r["noisy"] for r in runs],
+            "timeit": plain_timeit(request, 5),
         }
-        for name, request in requests.items():
-            runs = [run_measurement(request, isolate=True) for _ in range(2)]
-            figures[name] = {
-                "harness": [r["cpu_throughput"]["median"] for r in runs],
-                "spread": [r["cpu_throughput"]["spread"] for r in runs],
-                "load": [r["background_load"] for r in runs],
-                "discarded": [r["cpu_throughput"]["discarded"] for r in runs],
-                "noisy": [r["noisy"] for r in runs],
-                "timeit": plain_timeit(request, 5),
-            }
-    wall = time.perf_counter() - started
+    return figures
 
+
+def tables(figures: dict[str, dict]) -> list[str]:
     lines = [
         "| model | harness sent/s, run 1 | run 2 | difference | passes' range (run 1, 2) | "
         "other load (run 1, 2) | passes set aside | timeit sent/s |",
@@ -138,32 +129,45 @@ def main() -> None:
         harness = statistics.mean(figures[name]["harness"]) / statistics.mean(teacher["harness"])
         plain = figures[name]["timeit"] / teacher["timeit"]
         speedups.append(f"| {name} | {harness:,.1f}x | {plain:,.1f}x | {harness / plain:.3f} |")
+    return ["Repeatability (same model measured twice):", "", *lines, "",
+            "Speed-up over the teacher, harness vs timeit:", "", *speedups, ""]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
+    parser.add_argument("--out", default="results/measure.md")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    texts = sst2_dev()
+    sections = []
+    with tempfile.TemporaryDirectory() as tmp:
+        models = save_models(Path(tmp))
+        for threads in [int(t) for t in args.threads.split(",")]:
+            sections += [f"## {threads} thread{'s' if threads > 1 else ''}", ""]
+            sections += tables(measure_all(models, texts, threads))
+    wall = time.perf_counter() - started
     text = "\n".join(
         [
             "# Measurement quality",
             "",
             f"- Command: `python -m benchmarks.bench_measure_quality --threads {args.threads}` "
-            "(under `flock /tmp/cpu.lock`, so no other benchmark ran meanwhile)",
-            f"- Hardware: {cpu_model()}, {os.cpu_count()} CPUs, {args.threads} torch threads; "
-            f"torch {torch.__version__}; wall time {wall:.0f} s",
+            "(under `flock /tmp/cpu.lock`, so no other benchmark ran meanwhile; other "
+            "processes on the machine were not stopped: see the other-load column)",
+            f"- Hardware: {cpu_model()}, {os.cpu_count()} CPUs; torch {torch.__version__}; "
+            f"wall time {wall:.0f} s",
             "- Models: packaged MiniLM-L6 with a 2-label head (teacher), the quick matrix's mlp "
             "and bilstm students (random init, 30,522-WordPiece vocabulary); 500 SST-2 dev "
             "sentences in file order, batch 128, max length 64",
             "- Harness: `run_measurement` in a fresh subprocess per run, settings of "
             "benchmarks/quick.toml: passes of >= 0.5 s, 5 quiet passes, median; a pass during "
-            "which other processes used > 10% of the machine is set aside and re-run (at most "
-            "12 passes). timeit: best of 5 repeats of the same forward passes in this process.",
+            "which other processes used more than the cores left free + 10% of the machine is "
+            "set aside and re-run (at most 12 passes). timeit: best of 5 repeats of the same "
+            "forward passes in this process.",
             "- Targets: the two runs within 5%; harness speed-up / timeit speed-up within "
             "0.90-1.10.",
             "",
-            "## Repeatability (same model measured twice)",
-            "",
-            *lines,
-            "",
-            "## Speed-up over the teacher: harness vs timeit",
-            "",
-            *speedups,
-            "",
+            *sections,
         ]
     )
     print(text)

@@ -89,8 +89,9 @@ class MeasureConfig:
     max_sentences: int = 1000  # throughput is measured on up to this many eval sentences
     isolate: bool = True  # measure in a fresh subprocess so memory figures are the model's own
     # noise guard: a timed pass during which other processes used more than this share of
-    # the machine's CPU time is set aside and re-run, up to max_passes passes in all; a
-    # figure still short of `repeats` quiet passes is flagged noisy
+    # the machine's CPU time, beyond the cores `threads` leaves free, is set aside and re-run,
+    # up to max_passes passes in all; a figure still short of `repeats` quiet passes is
+    # flagged noisy
     max_background_load: float = 0.1
     max_passes: int = 12
     train_steps: int = 3  # training steps (batch = student/teacher batch size) for the training memory peak; 0: skip

@@ -144,14 +144,18 @@ def _time_passes(run, passes: int) -> tuple[list[float], list[float]]:
     return walls, other_load
 
 
+def _cpu_count() -> int:
+    import psutil
+
+    return psutil.cpu_count() or 1
+
+
 def _timed(run) -> tuple[float, float, object]:
     """(wall seconds, share of the machine other processes used meanwhile, run's result).
 
     The share is the machine's busy CPU time minus this process's, over wall x cores:
     0 on an idle machine, 0.5 when another process keeps one of two cores busy."""
-    import psutil
-
-    ncpu = psutil.cpu_count() or 1
+    ncpu = _cpu_count()
     busy0, cpu0, t0 = _machine_busy_seconds(), time.process_time(), time.perf_counter()
     value = run()
     wall = time.perf_counter() - t0
@@ -173,19 +177,24 @@ def _until(run, min_seconds: float) -> int:
 
 def guarded_passes(run_pass, cfg: dict, kept: list | None = None) -> dict:
     """Timed passes with a noise guard: a pass during which other processes used more
-    than ``max_background_load`` of the machine is set aside and another is run, up to
-    ``max_passes`` in all. ``run_pass() -> (units done, payload)``; figures are units/s,
+    than ``max_background_load`` of the machine beyond the cores this measurement leaves
+    free (``threads`` of them busy) is set aside and another is run, up to ``max_passes``
+    in all. With 1 thread on 2 cores another process may keep the other core busy without
+    touching the figure; with 2 threads on 2 cores it cannot: OpenMP's threads wait for
+    each other at every op, and one descheduled thread stalls both (10-70x slower passes). ``run_pass() -> (units done, payload)``; figures are units/s,
     and the payloads of the passes the figure comes from are appended to ``kept``.
 
     Returns summarize() of the kept passes plus ``passes`` (run), ``discarded``,
     ``background_load`` (median over all passes) and ``noisy`` (fewer than ``repeats``
     quiet passes: the figure comes from all passes and is flagged)."""
     wanted, limit = max(1, cfg["repeats"]), max(cfg["repeats"], cfg["max_passes"])
+    ncpu = _cpu_count()
+    allowed = max(0, ncpu - cfg.get("threads", ncpu)) / ncpu + cfg["max_background_load"]
     quiet, loud, loads = [], [], []
     while len(quiet) < wanted and len(quiet) + len(loud) < limit:
         wall, load, (units, payload) = _timed(run_pass)
         loads.append(load)
-        (quiet if load <= cfg["max_background_load"] else loud).append((units / wall, payload))
+        (quiet if load <= allowed else loud).append((units / wall, payload))
     noisy = len(quiet) < wanted
     used = quiet + loud if noisy else quiet
     if kept is not None:

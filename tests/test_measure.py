@@ -167,13 +167,14 @@ def fake_timed(loads):
     return timed
 
 
-GUARD = {"repeats": 3, "max_passes": 6, "max_background_load": 0.1}
+GUARD = {"repeats": 3, "max_passes": 6, "max_background_load": 0.1, "threads": 2}
 
 
 def test_noise_guard_replaces_loud_passes(monkeypatch):
     """Passes with other load are set aside and re-run; the figure is from quiet ones."""
     from distill_bench import measure as m
 
+    monkeypatch.setattr(m, "_cpu_count", lambda: 2)
     monkeypatch.setattr(m, "_timed", fake_timed([0.0, 0.6, 0.05, 0.7, 0.0]))
     rates = iter([100, 10, 110, 20, 105])
     kept = []
@@ -186,7 +187,21 @@ def test_noise_guard_is_bounded_and_flags(monkeypatch):
     """On a machine that stays busy it stops at max_passes and flags the figure noisy."""
     from distill_bench import measure as m
 
+    monkeypatch.setattr(m, "_cpu_count", lambda: 2)
     monkeypatch.setattr(m, "_timed", fake_timed([0.5] * 6))
     out = m.guarded_passes(lambda: (50, None), GUARD)
     assert out["passes"] == 6 and out["noisy"] is True and out["n"] == 6
     assert out["background_load"] == 0.5
+
+
+def test_noise_guard_allows_load_on_the_cores_left_free(monkeypatch):
+    """1 thread on 2 cores: another process busy on the other core (load 0.5) is quiet;
+    more than that is not."""
+    from distill_bench import measure as m
+
+    monkeypatch.setattr(m, "_cpu_count", lambda: 2)
+    monkeypatch.setattr(m, "_timed", fake_timed([0.5, 0.55, 0.9, 0.5]))
+    out = m.guarded_passes(lambda: (10, None), GUARD | {"threads": 1})
+    assert out["passes"] == 4 and out["discarded"] == 1 and not out["noisy"]
+    monkeypatch.setattr(m, "_timed", fake_timed([0.5] * 6))
+    assert m.guarded_passes(lambda: (10, None), GUARD)["noisy"]  # 2 threads: no core free
