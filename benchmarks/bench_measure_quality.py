@@ -29,7 +29,7 @@ import torch
 from distill_bench.batching import batched
 from distill_bench.environment import cpu_model
 from distill_bench.hf_teacher import load_classifier, load_tokenizer
-from distill_bench.matrix import MeasureConfig
+from distill_bench.matrix import load_matrix
 from distill_bench.measure import MeasureRequest, _build, run_measurement
 from distill_bench.plugins.teachers import minilm_path
 from distill_bench.registry import load_registry
@@ -86,10 +86,10 @@ def plain_timeit(request: MeasureRequest, repeats: int) -> float:
 def measure_all(models, texts, threads: int) -> dict[str, dict]:
     torch.set_num_threads(threads)
     # the quick matrix's [measure] settings; variants and training steps are not timed here
+    quick = load_matrix(Path(__file__).with_name("quick.toml")).measure
     config = dataclasses.asdict(
-        MeasureConfig(threads=threads, batch_size=128, latency_samples=50, repeats=5,
-                      max_sentences=500, train_steps=0)
-    )  # fmt: skip
+        dataclasses.replace(quick, threads=threads, train_steps=0, variants=())
+    )
     figures: dict[str, dict] = {}
     for name, (role, plugin, options, path) in models.items():
         request = MeasureRequest(role, plugin, options, str(path), texts, 64, config)
@@ -159,8 +159,8 @@ def main() -> None:
             "- Models: packaged MiniLM-L6 with a 2-label head (teacher), the quick matrix's mlp "
             "and bilstm students (random init, 30,522-WordPiece vocabulary); 500 SST-2 dev "
             "sentences in file order, batch 128, max length 64",
-            "- Harness: `run_measurement` in a fresh subprocess per run, settings of "
-            "benchmarks/quick.toml: passes of >= 0.5 s, 5 quiet passes, median; a pass during "
+            "- Harness: `run_measurement` in a fresh subprocess per run, [measure] settings of "
+            "benchmarks/quick.toml: passes of >= 0.5 s, 3 quiet passes, median; a pass during "
             "which other processes used more than the cores left free + 10% of the machine is "
             "set aside and re-run (at most 12 passes). timeit: best of 5 repeats of the same "
             "forward passes in this process.",
