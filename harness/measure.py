@@ -345,10 +345,13 @@ def measure(request: MeasureRequest) -> dict:
         result["gpu"] = _measure_gpu(model, logits_fn, encoded, singles, cfg, len(texts))
 
     if cfg["train_steps"] > 0:  # after inference, so its peak is the training's own
-        train = _train_peak(
-            model, logits_fn, encode, request.texts, cfg, request.train_batch_size,
-            request.num_labels,
-        )  # fmt: skip
+        try:
+            train = _train_peak(
+                model, logits_fn, encode, request.texts, cfg, request.train_batch_size,
+                request.num_labels,
+            )  # fmt: skip
+        except Exception as exc:  # a model that cannot train here: the row keeps its figures
+            train = {"error": f"{type(exc).__name__}: {exc}"}
         peak_kb = train.pop("peak_kb", None)
         if peak_kb is not None and rss_before is not None:
             train["peak_rss_mb"] = (peak_kb - rss_before) / 1024
