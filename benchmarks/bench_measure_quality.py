@@ -100,7 +100,7 @@ def measure_all(models, texts, threads: int) -> dict[str, dict]:
             "load": [r["background_load"] for r in runs],
             "discarded": [r["cpu_throughput"]["discarded"] for r in runs],
             "noisy": [r["noisy"] for r in runs],
-            "timeit": plain_timeit(request, 5),
+            "timeit": plain_timeit(request, 3),
         }
     return figures
 
@@ -140,13 +140,17 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     texts = sst2_dev()
-    sections = []
+    sections: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         models = save_models(Path(tmp))
         for threads in [int(t) for t in args.threads.split(",")]:
             sections += [f"## {threads} thread{'s' if threads > 1 else ''}", ""]
             sections += tables(measure_all(models, texts, threads))
-    wall = time.perf_counter() - started
+            # written after each thread count, so a run cut short keeps what it measured
+            write(args, sections, time.perf_counter() - started)
+
+
+def write(args, sections: list[str], wall: float) -> None:
     text = "\n".join(
         [
             "# Measurement quality",
@@ -162,7 +166,7 @@ def main() -> None:
             "- Harness: `run_measurement` in a fresh subprocess per run, [measure] settings of "
             "benchmarks/quick.toml: passes of >= 0.5 s, 3 quiet passes, median; a pass during "
             "which other processes used more than the cores left free + 10% of the machine is "
-            "set aside and re-run (at most 12 passes). timeit: best of 5 repeats of the same "
+            "set aside and re-run (at most 12 passes). timeit: best of 3 repeats of the same "
             "forward passes in this process.",
             "- Targets: the two runs within 5%; harness speed-up / timeit speed-up within "
             "0.90-1.10.",
