@@ -97,7 +97,8 @@ def export_onnx(model: nn.Module, logits_fn: Callable, example: dict, path: Path
 
                 exported = onnx.load(str(path))
                 del exported.graph.value_info[:]
-                onnx.save(exported, str(path))
+                onnx.save(exported, str(path))  # weights inline now: drop the exporter's copy
+                path.with_name(path.name + ".data").unlink(missing_ok=True)
             got = OnnxRunner(path)(example)
         except Exception as exc:  # the exporters' failures are many and long
             errors.append(f"{'dynamo' if dynamo else 'torchscript'} export: {_first_line(exc)}")
