@@ -171,16 +171,45 @@ def _preamble(plan, rows) -> str:
         f" Python {env.get('python', '?')}; commit{'s' if len(commits) > 1 else ''} {', '.join(commits) or '?'}.",
         f"Budget: train examples {b.max_train_examples or 'all'}, selection {b.max_select_examples or 'all'}, "
         f"teacher {b.teacher_epochs} epochs at lr {b.teacher_lr:g}, students {b.student_epochs} epochs "
-        f"at lr {b.student_lr:g}, max length {b.max_length}; seeds {list(m.seeds)}.",
+        f"at lr {b.student_lr:g}, max length {b.max_length}; seeds {list(m.seeds)}"
+        + (
+            f" (students; one teacher from seed {b.teacher_seed})"
+            if b.teacher_seed is not None
+            else ""
+        )
+        + ".",
         f"Time: {total_compute_seconds(rows) / 60:.1f} min of stage compute (each shared stage counted "
         f"once), rows written {stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} UTC.",
     ]
     return "\n".join(lines)
 
 
-def write_report(plan, store, args, console) -> Path:
-    from .report import render_markdown, rich_tables
+def _report_options(args) -> tuple[list[str] | None, str | None]:
+    from .report import COLUMNS, check_columns
 
+    names = None
+    if getattr(args, "columns", None):
+        try:
+            names = check_columns([c.strip() for c in args.columns.split(",") if c.strip()])
+        except ValueError as exc:
+            raise BenchError(f"--columns: {exc}") from None
+    sort = getattr(args, "sort", None)
+    if sort and sort not in COLUMNS:
+        raise BenchError(f"--sort: unknown column {sort!r} (columns: {', '.join(COLUMNS)})")
+    return names, sort
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_report(plan, store, args, console) -> Path:
+    from .report import render_csv, render_json, render_markdown, rich_tables
+
+    names, sort = _report_options(args)
     planned = {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}
     stored = store.rows(plan.matrix.name)
     rows = [r for r in stored if r.key in planned]
@@ -189,18 +218,33 @@ def write_report(plan, store, args, console) -> Path:
             f"note: {len(stored) - len(rows)} stored rows of matrix {plan.matrix.name!r} belong to "
             "another configuration (options, budget or data dir) and are not shown"
         )
+    results = Path(args.results_dir)
+    fmt = getattr(args, "format", "md")
+    if fmt in ("csv", "json"):
+        out = results / f"{plan.matrix.name}.{fmt}"
+        _write_atomic(out, (render_csv if fmt == "csv" else render_json)(rows, names, sort))
+        console.print(f"{fmt.upper()} written to {out}")
+        return out
+    plots = []
+    if not getattr(args, "no_plots", False):
+        try:
+            from .plots import write_plots
+
+            plots = write_plots(rows, results, plan.matrix.name)
+        except BenchError as exc:  # matplotlib is optional: the tables still get written
+            console.print(f"note: no plots: {exc}")
     markdown = render_markdown(
         f"Leaderboard: {plan.matrix.name}",
         rows,
         dropped=[(d.label, d.reason) for d in plan.dropped],
         preamble=_preamble(plan, rows),
+        names=names,
+        sort=sort,
+        plots=plots,
     )
-    out = Path(args.results_dir) / f"{plan.matrix.name}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text(markdown)
-    tmp.replace(out)
-    for table in rich_tables(rows):
+    out = results / f"{plan.matrix.name}.md"
+    _write_atomic(out, markdown)
+    for table in rich_tables(rows, names, sort):
         console.print(table)
     console.print(f"leaderboard written to {out}")
     return out
@@ -250,14 +294,14 @@ def cmd_run(args) -> int:
         # load every dataset first: a missing file stops the run before any training
         for cell in [*plan.teacher_rows, *plan.cells]:
             try:
-                runner.task(cell.dataset, cell.seed, cell.data_key)
+                runner.task(cell.dataset, cell.data_seed, cell.data_key)
             except StageFailed as failure:
                 raise BenchError(f"dataset {cell.dataset.name!r}: {failure.error}") from None
         # and every teacher against its dataset: a bad model path fails here, not mid-matrix
         for row in plan.teacher_rows:
             teacher = runner.teacher_model(row.teacher)
             if hasattr(teacher, "check"):
-                teacher.check(runner.task(row.dataset, row.seed, row.data_key))
+                teacher.check(runner.task(row.dataset, row.data_seed, row.data_key))
         summary = executor.run(runner)
     seconds = time.perf_counter() - started
     write_report(plan, store, args, console)
@@ -351,6 +395,16 @@ def build_parser() -> argparse.ArgumentParser:
             )
             p.add_argument("--gpus-per-task", type=float,
                            help="GPUs a Ray model stage asks for (default: 1 if the cluster has GPUs)")  # fmt: skip
+        if name == "report":
+            p.add_argument("--format", choices=("md", "csv", "json"), default="md",
+                           help="md: results/<matrix>.md with plots (default); csv/json: every "
+                           "entry and variant, raw values, to results/<matrix>.csv|json")  # fmt: skip
+        p.add_argument("--columns", metavar="A,B,...",
+                       help="columns of the table (default: a compact view); "
+                       "see distill_bench.report.COLUMNS")  # fmt: skip
+        p.add_argument("--sort", metavar="COLUMN",
+                       help="order students by a column, best first (teachers stay on top)")  # fmt: skip
+        p.add_argument("--no-plots", action="store_true", help="write no PNG/SVG plots")
         p.set_defaults(func=func)
     return parser
 

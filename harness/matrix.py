@@ -59,10 +59,17 @@ class Budget:
     # teacher precision for annotating transfer sets: fp32 | bf16 | int8 | onnx-fp32 | onnx-int8;
     # benchmarks/bench_annotation.py measures what each costs in agreement with fp32
     annotate_precision: str = "fp32"
+    # None: each seed fine-tunes its own teacher (and subsamples its own data). A number:
+    # one teacher (data subset, transfer set, annotation) from this seed, and the matrix's
+    # seeds vary the students only, so a gain over ce-hard is measured against one teacher
+    teacher_seed: int | None = None
 
     def teacher_part(self) -> dict[str, Any]:
+        # teacher_seed is not a training setting: the teacher's key carries the seed it used
         return {
-            f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith("teacher_")
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name.startswith("teacher_") and f.name != "teacher_seed"
         } | {"max_length": self.max_length}
 
     def student_part(self) -> dict[str, Any]:
@@ -83,6 +90,16 @@ class MeasureConfig:
     min_pass_seconds: float = 0.5  # a timed pass repeats its batches until it lasts this long
     max_sentences: int = 1000  # throughput is measured on up to this many eval sentences
     isolate: bool = True  # measure in a fresh subprocess so memory figures are the model's own
+    # noise guard: a timed pass during which other processes used more than this share of
+    # the machine's CPU time, beyond the cores `threads` leaves free, is set aside and re-run,
+    # up to max_passes passes in all; a figure still short of `repeats` quiet passes is
+    # flagged noisy
+    max_background_load: float = 0.1
+    max_passes: int = 12
+    train_steps: int = 3  # training steps (batch = student/teacher batch size) for the training memory peak; 0: skip
+    # deployment variants re-scored on the evaluation split and re-timed, for teacher and
+    # students: "int8" (torch dynamic), "onnx-fp32", "onnx-int8" (ONNX Runtime)
+    variants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,8 @@ def _typed_section(cls: type, raw: Any, where: str) -> Any:
         want = type(default) if default is not None else int
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if want is tuple and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = tuple(value)  # TOML arrays of names
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
             raise BenchError(f"{where}.{key}: must be {want.__name__}, got {value!r}")
         if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
@@ -242,7 +261,9 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
         budget=_checked_budget(
             _typed_section(Budget, raw.get("budget"), f"{path}: [budget]"), path
         ),
-        measure=_typed_section(MeasureConfig, raw.get("measure"), f"{path}: [measure]"),
+        measure=_checked_measure(
+            _typed_section(MeasureConfig, raw.get("measure"), f"{path}: [measure]"), path
+        ),
         description=str(raw.get("description", "")),
     )
 
@@ -254,6 +275,23 @@ def _checked_budget(budget: Budget, path: str) -> Budget:
             f"got {budget.annotate_precision!r}"
         )
     return budget
+
+
+MEASURE_VARIANTS = ("int8", "onnx-fp32", "onnx-int8")  # harness/variants.py builds them
+
+
+def _checked_measure(measure: MeasureConfig, path: str) -> MeasureConfig:
+    for name in measure.variants:
+        if name not in MEASURE_VARIANTS:
+            raise BenchError(
+                f"{path}: [measure].variants: unknown variant {name!r} "
+                f"(variants: {', '.join(MEASURE_VARIANTS)})"
+            )
+    if len(set(measure.variants)) != len(measure.variants):
+        raise BenchError(f"{path}: [measure].variants names a variant twice")
+    if not 0 <= measure.max_background_load <= 1:
+        raise BenchError(f"{path}: [measure].max_background_load must be between 0 and 1")
+    return measure
 
 
 def load_matrix(path: str | Path) -> Matrix:

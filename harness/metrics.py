@@ -119,3 +119,71 @@ def score_task(task, pred: Sequence[int], split=None) -> dict[str, float]:
     if task.primary_metric not in scores:
         scores[task.primary_metric] = metric_fn(task.primary_metric, oos_label)(gold, pred)
     return scores
+
+
+# -- diagnostics of a student against its teacher, from saved evaluation logits -----------
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def expected_calibration_error(logits: np.ndarray, gold: Sequence[int], bins: int = 15) -> float:
+    """ECE (Guo et al., 2017): predictions binned by confidence (equal-width bins over
+    [0, 1]); the mean over bins of |accuracy - mean confidence|, weighted by bin size."""
+    probs = softmax(logits)
+    if len(probs) == 0:
+        return 0.0
+    confidence = probs.max(-1)
+    correct = probs.argmax(-1) == np.asarray(gold)
+    # bin i holds confidences in (i/bins, (i+1)/bins]; a confidence of exactly 0 goes to bin 0
+    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            ece += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(ece)
+
+
+def agreement_rate(student_logits: np.ndarray, teacher_logits: np.ndarray) -> float:
+    """Share of examples where student and teacher predict the same label."""
+    s, t = np.asarray(student_logits).argmax(-1), np.asarray(teacher_logits).argmax(-1)
+    return float((s == t).mean()) if len(s) else 0.0
+
+
+def repeated_teacher_errors(
+    student_logits: np.ndarray, teacher_logits: np.ndarray, gold: Sequence[int]
+) -> dict[str, float | int]:
+    """Of the examples the teacher gets wrong, the share where the student is wrong too
+    (``repeated``), and where it makes the very same wrong prediction (``copied``).
+    ``None`` shares when the teacher makes no error."""
+    s, t = np.asarray(student_logits).argmax(-1), np.asarray(teacher_logits).argmax(-1)
+    g = np.asarray(gold)
+    wrong = t != g
+    n = int(wrong.sum())
+    return {
+        "teacher_errors": n,
+        "repeated": float((s[wrong] != g[wrong]).mean()) if n else None,
+        "copied": float((s[wrong] == t[wrong]).mean()) if n else None,
+    }
+
+
+def diagnostics(
+    student_logits: np.ndarray, teacher_logits: np.ndarray | None, gold: Sequence[int]
+) -> dict:
+    """Per-cell diagnostics on the evaluation split: calibration, and against the teacher
+    (when its logits are given) label agreement and the teacher's errors repeated."""
+    out: dict = {"ece": expected_calibration_error(student_logits, gold)}
+    if teacher_logits is not None:
+        errors = repeated_teacher_errors(student_logits, teacher_logits, gold)
+        out |= {
+            "teacher_agreement": agreement_rate(student_logits, teacher_logits),
+            "teacher_errors": errors["teacher_errors"],
+            "teacher_errors_repeated": errors["repeated"],
+            "teacher_errors_copied": errors["copied"],
+        }
+    return out

@@ -94,6 +94,14 @@ class Cell:
     student_key: str
     features_key: str | None = None  # teacher hidden states / attentions, when the loss needs them
     profile: LossProfile | None = None
+    # seed of the data subset, teacher, transfer set and annotation when [budget].teacher_seed
+    # is set: every student seed then reads ONE teacher; None = the cell's own seed
+    teacher_seed: int | None = None
+
+    @property
+    def data_seed(self) -> int:
+        """The seed the shared stages (data, teacher, transfer set) use."""
+        return self.seed if self.teacher_seed is None else self.teacher_seed
 
     @property
     def label(self) -> str:
@@ -113,6 +121,10 @@ class TeacherRow:
     seed: int
     data_key: str
     teacher_key: str
+
+    @property
+    def data_seed(self) -> int:
+        return self.seed
 
 
 @dataclass(frozen=True)
@@ -242,6 +254,11 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
     for dataset, teacher, augmenter, seed in itertools.product(
         axes["datasets"], axes["teachers"], axes["augmenters"], matrix.seeds
     ):
+        # The shared stages (data subset, teacher, transfer set, annotation) take the seed
+        # of [budget].teacher_seed when set: seeds then vary the students over one teacher
+        # instead of fine-tuning a teacher per seed. Unset, every key is what it was.
+        student_seed = seed
+        seed = seed if budget.teacher_seed is None else budget.teacher_seed
         data_cfg = dataset.config() | {
             "source": data_source,
             "max_train_examples": budget.max_train_examples,
@@ -282,7 +299,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
         for student, loss in itertools.product(axes["students"], axes["losses"]):
             label = (
                 f"{dataset.name} | {teacher.name} -> {student.name} "
-                f"[{loss.name}, {augmenter.name}, seed {seed}]"
+                f"[{loss.name}, {augmenter.name}, seed {student_seed}]"
             )
             reason = incompatibility(registry, teacher, student, loss, augmenter)
             if reason:
@@ -307,7 +324,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     "student": student.config(),
                     "loss": loss.config(),
                     "budget": budget.student_part(),
-                    "seed": seed,
+                    "seed": student_seed,
                 },
                 (annotate_key,) + ((features_key,) if features_key else ()),
             )
@@ -323,7 +340,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     augmenter,
                     student,
                     loss,
-                    seed,
+                    student_seed,
                     data_key,
                     teacher_key,
                     transfer_key,
@@ -331,6 +348,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     student_key,
                     features_key,
                     profile,
+                    budget.teacher_seed,
                 )
             )
     return Plan(

@@ -29,7 +29,7 @@ from .environment import environment
 from .errors import BenchError
 from .matrix import COMPOSE, Budget
 from .measure import MeasureRequest, run_measurement
-from .metrics import score_task, task_metric
+from .metrics import agreement_rate, diagnostics, score_task, task_metric
 from .plan import Cell, Component, Plan, TeacherRow, content_key, loss_parts, loss_profile
 from .progress import Progress, quiet
 from .registry import Registry
@@ -195,14 +195,14 @@ class Runner:
         )
 
     def teacher(self, row: TeacherRow | Cell) -> Path:
-        task = self.task(row.dataset, row.seed, row.data_key)
+        task = self.task(row.dataset, row.data_seed, row.data_key)
 
         def compute(out: Path) -> dict:
             model = self.teacher_model(row.teacher)
             self.progress.log(
                 f"fine-tuning {row.teacher.name} on {task.name} ({len(task.train)} examples)"
             )
-            info = model.finetune(task, self.budget, row.seed, out, self.device, self.progress)
+            info = model.finetune(task, self.budget, row.data_seed, out, self.device, self.progress)
             # score once here: the teacher row and every cell's agreement read these logits
             predict_fn = self.predictor(row.teacher, out)
             save_file(
@@ -214,13 +214,13 @@ class Runner:
         return self._stage("teacher", row.teacher_key, compute, lambda entry: entry)
 
     def transfer(self, cell: Cell) -> TransferSet:
-        task = self.task(cell.dataset, cell.seed, cell.data_key)
+        task = self.task(cell.dataset, cell.data_seed, cell.data_key)
 
         def compute(out: Path) -> dict:
             build = self.registry.get("augmenters", cell.augmenter.plugin).factory(
                 cell.augmenter.options_dict()
             )
-            transfer = build(task, cell.seed, self.budget.max_transfer_examples)
+            transfer = build(task, cell.data_seed, self.budget.max_transfer_examples)
             write_json(
                 out / "transfer.json",
                 {
@@ -259,7 +259,7 @@ class Runner:
                     out, transfer.texts, progress=self.progress, description="annotate transfer set"
                 )
                 # what the speed costs: agreement with the fp32 teacher on the selection split
-                task = self.task(cell.dataset, cell.seed, cell.data_key)
+                task = self.task(cell.dataset, cell.data_seed, cell.data_key)
                 reference = self.predictor(cell.teacher, teacher_dir)(
                     task.select.texts, "fp32 reference on the selection split"
                 )
@@ -318,7 +318,7 @@ class Runner:
         return parts[0][1] if loss.plugin != COMPOSE else WeightedSum(parts)
 
     def student(self, cell: Cell) -> Path:
-        task = self.task(cell.dataset, cell.seed, cell.data_key)
+        task = self.task(cell.dataset, cell.data_seed, cell.data_key)
         teacher_dir = self.teacher(cell)
         transfer = self.transfer(cell)
 
@@ -400,7 +400,20 @@ class Runner:
 
     # -- rows ---------------------------------------------------------------------------
 
-    def _measure(self, role: str, plugin: str, options: dict, ckpt: Path, task: TaskData) -> dict:
+    def _measure(
+        self,
+        role: str,
+        plugin: str,
+        options: dict,
+        ckpt: Path,
+        task: TaskData,
+        reference: np.ndarray | None = None,
+    ) -> dict:
+        """Size, speed and memory of a saved model, and of its deployment variants, each
+        variant re-scored on the evaluation split (``reference``: the model's own logits)."""
+        batch = (
+            self.budget.teacher_batch_size if role == "teacher" else self.budget.student_batch_size
+        )
         request = MeasureRequest(
             role=role,
             plugin=plugin,
@@ -414,12 +427,20 @@ class Runner:
             },
             plugin_modules=self.plugin_modules,
             disabled=self.disabled,
+            num_labels=task.num_labels,
+            train_batch_size=batch,
         )
         started = time.perf_counter()
         try:
             result = run_measurement(request, isolate=self.plan.matrix.measure.isolate)
         except Exception as exc:  # a crash while measuring fails this row only
             raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
+        for variant in result.get("variants", {}).values():
+            logits = variant.pop("logits", None)  # scored here, not stored
+            if logits is not None:
+                variant["metrics"] = self._metrics(task, logits)
+                if reference is not None:
+                    variant["metrics"]["agreement_with_fp32"] = agreement_rate(logits, reference)
         result["seconds"] = time.perf_counter() - started
         return result
 
@@ -452,12 +473,13 @@ class Runner:
         )
 
         def work():
-            task = self.task(row.dataset, row.seed, row.data_key)
+            task = self.task(row.dataset, row.data_seed, row.data_key)
             ckpt = self.teacher(row)
             evaluation = load_file(str(ckpt / "predictions.safetensors"))["evaluation"]
             metrics = self._metrics(task, evaluation)
+            metrics |= diagnostics(evaluation, None, task.evaluation.labels)
             measurements = self._measure(
-                "teacher", row.teacher.plugin, row.teacher.options_dict(), ckpt, task
+                "teacher", row.teacher.plugin, row.teacher.options_dict(), ckpt, task, evaluation
             )
             info = read_json(ckpt / "info.json")
             return (
@@ -492,16 +514,15 @@ class Runner:
         )
 
         def work():
-            task = self.task(cell.dataset, cell.seed, cell.data_key)
+            task = self.task(cell.dataset, cell.data_seed, cell.data_key)
             ckpt = self.student(cell)
             evaluation = load_file(str(ckpt / "predictions.safetensors"))["evaluation"]
             teacher_eval = load_file(str(self.teacher(cell) / "predictions.safetensors"))[
                 "evaluation"
             ]
             metrics = self._metrics(task, evaluation)
-            metrics["teacher_agreement"] = float(
-                (evaluation.argmax(-1) == teacher_eval.argmax(-1)).mean()
-            )
+            # agreement, calibration, the teacher's errors the student repeats
+            metrics |= diagnostics(evaluation, teacher_eval, task.evaluation.labels)
             transfer = self.transfer(cell)
             metrics["transfer_size"] = len(transfer.texts)
             annotate_info = self.cache.entry("annotate", cell.annotate_key) / "info.json"
@@ -511,7 +532,7 @@ class Runner:
                 if "agreement_with_fp32" in info:
                     metrics["annotation_agreement"] = info["agreement_with_fp32"]
             measurements = self._measure(
-                "student", cell.student.plugin, cell.student.options_dict(), ckpt, task
+                "student", cell.student.plugin, cell.student.options_dict(), ckpt, task, evaluation
             )
             train = read_json(ckpt / "info.json")
             measurements["train_seconds"] = train["train_seconds"]

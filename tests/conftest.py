@@ -140,6 +140,9 @@ batch_size = 32
 latency_samples = 5
 repeats = 2
 max_sentences = 40
+min_pass_seconds = 0.02
+max_passes = 3
+train_steps = 1
 isolate = {"true" if isolate else "false"}
 {extra}
 """

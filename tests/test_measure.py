@@ -74,6 +74,8 @@ def student_request(tiny_teacher_dir, tmp_path_factory) -> MeasureRequest:
             min_pass_seconds=0.05,
             max_sentences=20,
             isolate=False,
+            max_background_load=1.0,  # this test checks the figures, not the noise guard
+            train_steps=2,
         )
     )
     return MeasureRequest(
@@ -100,6 +102,7 @@ def check_common(result: dict, request: MeasureRequest) -> None:
     assert result["disk_bytes"] > 0
     assert result["tokenize_sentences_per_s"] > 0
     assert isinstance(result["noisy"], bool)
+    assert result["training"]["train_steps"] == 2 and result["training"]["train_step_ms"] > 0
 
 
 def test_run_measurement_in_process(student_request):
@@ -120,3 +123,85 @@ def test_run_measurement_isolated_subprocess(student_request):
     check_common(result, student_request)
     assert isinstance(result["peak_rss_mb"], float)
     assert result["peak_rss_mb"] >= 0
+    # training holds gradients and optimizer state on top of the loaded weights
+    assert result["training"]["peak_rss_mb"] > 0
+
+
+def test_variants_are_rescored_and_an_unexportable_one_is_unavailable(student_request):
+    """int8 and both ONNX variants of the mlp student: timed, logits for every evaluation
+    sentence close to fp32's; a variant that cannot be built is recorded with its reason."""
+    config = student_request.config | {"variants": ("int8", "onnx-fp32", "onnx-int8")}
+    result = run_measurement(dataclasses.replace(student_request, config=config), isolate=False)
+    variants = result["variants"]
+    assert set(variants) == {"int8", "onnx-fp32", "onnx-int8"}
+    for name, v in variants.items():
+        assert v["available"], (name, v.get("reason"))
+        assert v["cpu_throughput"]["median"] > 0 and v["cpu_latency_ms"]["p50"] > 0
+        assert v["logits"].shape == (len(TEXTS), 2)
+    assert variants["onnx-int8"]["disk_bytes"] < variants["onnx-fp32"]["disk_bytes"]
+
+
+def test_a_variant_that_fails_to_build_is_unavailable_not_an_error(monkeypatch, student_request):
+    from distill_bench import variants as variants_module
+
+    def refuse(*args, **kwargs):
+        raise variants_module.VariantUnavailable("export: not supported")
+
+    monkeypatch.setattr(variants_module, "export_onnx", refuse)
+    config = student_request.config | {"variants": ("onnx-fp32",)}
+    result = run_measurement(dataclasses.replace(student_request, config=config), isolate=False)
+    assert result["variants"]["onnx-fp32"] == {
+        "available": False,
+        "reason": "export: not supported",
+    }
+
+
+def fake_timed(loads):
+    """_timed stand-in: pass i takes 1 s with background load loads[i]."""
+    it = iter(loads)
+
+    def timed(run):
+        units, payload = run()
+        return 1.0, next(it), (units, payload)
+
+    return timed
+
+
+GUARD = {"repeats": 3, "max_passes": 6, "max_background_load": 0.1, "threads": 2}
+
+
+def test_noise_guard_replaces_loud_passes(monkeypatch):
+    """Passes with other load are set aside and re-run; the figure is from quiet ones."""
+    from distill_bench import measure as m
+
+    monkeypatch.setattr(m, "_cpu_count", lambda: 2)
+    monkeypatch.setattr(m, "_timed", fake_timed([0.0, 0.6, 0.05, 0.7, 0.0]))
+    rates = iter([100, 10, 110, 20, 105])
+    kept = []
+    out = m.guarded_passes(lambda: (next(rates), "p"), GUARD, kept)
+    assert out["passes"] == 5 and out["discarded"] == 2 and out["noisy"] is False
+    assert out["median"] == 105 and out["min"] == 100 and len(kept) == 3
+
+
+def test_noise_guard_is_bounded_and_flags(monkeypatch):
+    """On a machine that stays busy it stops at max_passes and flags the figure noisy."""
+    from distill_bench import measure as m
+
+    monkeypatch.setattr(m, "_cpu_count", lambda: 2)
+    monkeypatch.setattr(m, "_timed", fake_timed([0.5] * 6))
+    out = m.guarded_passes(lambda: (50, None), GUARD)
+    assert out["passes"] == 6 and out["noisy"] is True and out["n"] == 6
+    assert out["background_load"] == 0.5
+
+
+def test_noise_guard_allows_load_on_the_cores_left_free(monkeypatch):
+    """1 thread on 2 cores: another process busy on the other core (load 0.5) is quiet;
+    more than that is not."""
+    from distill_bench import measure as m
+
+    monkeypatch.setattr(m, "_cpu_count", lambda: 2)
+    monkeypatch.setattr(m, "_timed", fake_timed([0.5, 0.55, 0.9, 0.5]))
+    out = m.guarded_passes(lambda: (10, None), GUARD | {"threads": 1})
+    assert out["passes"] == 4 and out["discarded"] == 1 and not out["noisy"]
+    monkeypatch.setattr(m, "_timed", fake_timed([0.5] * 6))
+    assert m.guarded_passes(lambda: (10, None), GUARD)["noisy"]  # 2 threads: no core free

@@ -88,3 +88,71 @@ def test_score_all_reports_every_metric():
     assert set(scores) == set(METRICS) == {"accuracy", "mcc", "macro_f1"}
     for name, fn in METRICS.items():
         assert scores[name] == fn(gold, pred)
+
+
+# -- diagnostics -------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+from distill_bench.metrics import (  # noqa: E402
+    agreement_rate,
+    diagnostics,
+    expected_calibration_error,
+    repeated_teacher_errors,
+)
+
+
+def logits_for(labels, confidence):
+    """Two-class logits whose softmax gives ``confidence`` to ``labels``."""
+    z = np.log(confidence / (1 - confidence))
+    out = np.zeros((len(labels), 2))
+    out[np.arange(len(labels)), labels] = z
+    return out
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy():
+    """80% confident everywhere and right on 8 of 10: perfectly calibrated."""
+    gold = [0] * 10
+    pred = [0] * 8 + [1] * 2
+    assert expected_calibration_error(logits_for(pred, 0.8), gold) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_ece_of_overconfident_predictions():
+    """99% confident and right half the time: ECE = |0.5 - 0.99|."""
+    gold = [0, 0, 0, 0]
+    pred = [0, 1, 0, 1]
+    assert expected_calibration_error(logits_for(pred, 0.99), gold) == pytest.approx(0.49)
+
+
+def test_ece_weights_bins_by_size():
+    """Two bins: 3 examples at 0.95 all right (gap 0.05), 1 at 0.65 wrong (gap 0.65)."""
+    gold = [0, 0, 0, 0]
+    logits = np.vstack([logits_for([0, 0, 0], 0.95), logits_for([1], 0.65)])
+    assert expected_calibration_error(logits, gold) == pytest.approx(0.75 * 0.05 + 0.25 * 0.65)
+
+
+def test_repeated_teacher_errors():
+    """Teacher wrong on 3 (3-class); the student is wrong on 2 of them, copying 1."""
+    gold = [0, 0, 0, 1, 2]
+    teacher = np.eye(3)[[1, 2, 0, 0, 2]]  # wrong on examples 0, 1, 3
+    student = np.eye(3)[[1, 0, 0, 2, 2]]  # 0: same mistake, 1: right, 3: another mistake
+    out = repeated_teacher_errors(student, teacher, gold)
+    assert out == {"teacher_errors": 3, "repeated": pytest.approx(2 / 3), "copied": 1 / 3}
+    assert agreement_rate(student, teacher) == pytest.approx(3 / 5)
+
+
+def test_repeated_errors_undefined_without_teacher_errors():
+    gold = [0, 1]
+    perfect = np.eye(2)[[0, 1]]
+    out = repeated_teacher_errors(perfect, perfect, gold)
+    assert out["teacher_errors"] == 0 and out["repeated"] is None
+
+
+def test_diagnostics_keys():
+    gold = [0, 1, 1]
+    s, t = np.eye(2)[[0, 1, 0]], np.eye(2)[[0, 0, 1]]
+    d = diagnostics(s, t, gold)
+    assert set(d) == {
+        "ece", "teacher_agreement", "teacher_errors", "teacher_errors_repeated",
+        "teacher_errors_copied",
+    }  # fmt: skip
+    assert set(diagnostics(s, None, gold)) == {"ece"}

@@ -367,6 +367,8 @@ BUDGET_LEVEL = (
     }
     | {f.name: "teacher" for f in fields(Budget) if f.name.startswith("teacher_")}
     | {f.name: "student" for f in fields(Budget) if f.name.startswith("student_")}
+    # the seed of the data subset and everything built on it (seed 0 -> 7 here)
+    | {"teacher_seed": "data"}
 )
 
 
@@ -390,7 +392,12 @@ def test_budget_fields_change_the_right_keys(builtin, field):
 def test_measure_fields_change_only_measurement_keys(builtin, field):
     """Measurement settings change the measured rows, never a trained model; `isolate` changes nothing."""
     default = getattr(MeasureConfig(), field)
-    value = (not default) if isinstance(default, bool) else default + 1
+    if isinstance(default, tuple):
+        value = ["int8"]
+    elif isinstance(default, float):
+        value = default / 2
+    else:
+        value = (not default) if isinstance(default, bool) else default + 1
     before = single_cell_keys(plan_of(builtin))
     after = single_cell_keys(plan_of(builtin, measure={field: value}))
     assert_changes(before, after, "none" if field == "isolate" else "measure", f"measure.{field}")
@@ -401,6 +408,23 @@ def test_seed_changes_every_key(builtin):
     before = single_cell_keys(plan_of(builtin))
     after = single_cell_keys(plan_of(builtin, axes={"seeds": [1]}))
     assert_changes(before, after, "data", "seed")
+
+
+def test_teacher_seed_shares_one_teacher_across_student_seeds(builtin):
+    """With [budget].teacher_seed, seeds vary the students only: one data subset, teacher,
+    transfer set and annotation; without it each seed has its own (keys as before)."""
+    shared = plan_of(builtin, axes={"seeds": [0, 1, 2]}, budget={"teacher_seed": 0})
+    assert len({c.teacher_key for c in shared.cells}) == 1
+    assert len({c.annotate_key for c in shared.cells}) == 1
+    assert len({c.student_key for c in shared.cells}) == 3
+    assert {c.seed for c in shared.cells} == {0, 1, 2}
+    assert {c.data_seed for c in shared.cells} == {0} and len(shared.teacher_rows) == 1
+    per_seed = plan_of(builtin, axes={"seeds": [0, 1, 2]})
+    assert len({c.teacher_key for c in per_seed.cells}) == 3
+    # teacher_seed equal to the only seed changes no key: existing caches stay valid
+    assert single_cell_keys(plan_of(builtin)) == single_cell_keys(
+        plan_of(builtin, budget={"teacher_seed": 0})
+    )
 
 
 def test_data_source_changes_every_key(builtin):

@@ -5,7 +5,17 @@ from __future__ import annotations
 import math
 
 import pytest
-from distill_bench.report import TEACHER_MARK, leaderboards, render_markdown, total_compute_seconds
+from distill_bench.report import (
+    TEACHER_MARK,
+    gain_text,
+    leaderboards,
+    render_csv,
+    render_json,
+    render_markdown,
+    sort_entries,
+    total_compute_seconds,
+    variant_boards,
+)
 from distill_bench.store import ResultRow
 
 
@@ -185,7 +195,7 @@ def cells(line: str) -> list[str]:
 
 
 def test_render_markdown_has_a_github_table(rows):
-    """The markdown has a title and a github-style table per dataset with every column header."""
+    """The markdown has a title and a compact github-style table per dataset."""
     md = render_markdown("Tiny bench", rows)
     assert md.startswith("# Tiny bench\n")
     table = table_lines(md, "sst2")
@@ -195,30 +205,30 @@ def test_render_markdown_has_a_github_table(rows):
         "loss",
         "augmenter",
         "acc (dev)",
+        "gain vs ce-hard [95% CI]",
         "% of teacher",
         "params",
-        "params w/o emb.",
         "compression",
         "CPU sent/s",
         "speed-up",
         "latency p50 (ms)",
-        "peak RSS (MB)",
-        "train (s)",
+        "Pareto (size, latency)",
         "seeds",
     ]
     assert all(set(c) <= {"-", ":"} and c for c in cells(table[1]))  # the |---| rule
-    assert len(cells(table[1])) == 15
+    assert len(cells(table[1])) == 14
     body = [cells(line) for line in table[2:]]
     assert [b[1] for b in body] == [TEACHER_MARK, "bilstm", "mlp"]
     teacher, bilstm, mlp = body
-    assert teacher[4:6] == ["90.0", "100.0"]
-    assert teacher[6] == "4.00M"
+    assert teacher[4] == "90.0" and teacher[6] == "100.0"
+    assert teacher[7] == "4.00M"
     assert mlp[4] == "82.0 ± 2.8"
-    assert mlp[5] == "91.1"
+    assert mlp[5] == "" and bilstm[5] == ""  # no ce-hard mlp to compare with; bilstm is ce-hard
+    assert mlp[12] == "size, latency"
+    assert mlp[6] == "91.1"
     assert mlp[8] == "4.0x" and mlp[10] == "11.0x"
     assert mlp[9] == "1,100 ±20% (noisy)"
-    assert mlp[13] == ""  # these rows record no training time
-    assert mlp[14] == "2"
+    assert mlp[13] == "2"
     assert bilstm[8] == "2.0x" and bilstm[10] == "5.0x"
 
 
@@ -272,3 +282,105 @@ def test_total_compute_counts_each_shared_stage_once():
     ]
     assert total_compute_seconds(rows) == pytest.approx(2 + 30 + 1 + 5 + 0.5 + 7 + 0.25)
     assert total_compute_seconds([]) == 0
+
+
+# -- gains, Pareto frontiers, variants, exports ---------------------------------------------
+
+
+def seeded(student, loss, scores, params=1_000_000, p50=1.0, **kw):
+    return [
+        row("student", student, v, measurements(params, 1000.0, p50=p50), loss=loss, seed=s, **kw)
+        for s, v in enumerate(scores)
+    ]
+
+
+@pytest.fixture
+def seed_rows() -> list[ResultRow]:
+    return (
+        [row("teacher", "", 0.90, measurements(4_000_000, 100.0, p50=8.0))]
+        + seeded("mlp", "ce-hard", [0.70, 0.75, 0.72])
+        + seeded("mlp", "kd-soft", [0.72, 0.77, 0.74])  # +2 on every seed: a real gain
+        + seeded("mlp", "mse-logits", [0.69, 0.78, 0.71])  # -1, +3, -1: seed noise
+        + seeded("bilstm", "kd-soft", [0.60, 0.61, 0.62], params=2_000_000, p50=3.0)
+    )
+
+
+def test_gain_is_paired_over_seeds_and_marked_when_real(seed_rows):
+    entries = {(e.student, e.loss): e for e in leaderboards(seed_rows)["sst2"]}
+    kd = entries[("mlp", "kd-soft")]
+    assert kd.gain.paired and kd.gain.mean == pytest.approx(2.0) and kd.gain.excludes_zero
+    assert gain_text(kd.gain) == "+2.0 [+2.0, +2.0] *"
+    mse = entries[("mlp", "mse-logits")]
+    assert mse.gain.mean == pytest.approx(1 / 3) and not mse.gain.excludes_zero
+    assert not gain_text(mse.gain).endswith("*")
+    assert entries[("mlp", "ce-hard")].gain is None  # the baseline itself
+    assert entries[("bilstm", "kd-soft")].gain is None  # no ce-hard bilstm
+    assert kd.score_ci[0] < kd.score < kd.score_ci[1]
+
+
+def test_pareto_marks_dominated_entries(seed_rows):
+    """The bilstm is bigger, slower and worse than the mlps: on neither frontier."""
+    entries = {(e.student, e.loss): e for e in leaderboards(seed_rows)["sst2"]}
+    bilstm = entries[("bilstm", "kd-soft")]
+    assert not bilstm.pareto_size and not bilstm.pareto_latency
+    assert entries[("mlp", "kd-soft")].pareto_size  # the best of the same-size mlps
+    assert not entries[("mlp", "ce-hard")].pareto_size
+    assert entries[(TEACHER_MARK, "")].pareto_size  # the best score overall
+
+
+def test_sort_by_a_column_keeps_teacher_first(seed_rows):
+    entries = leaderboards(seed_rows)["sst2"]
+    by_latency = sort_entries(entries, "latency_p50")
+    assert by_latency[0].role == "teacher" and by_latency[-1].student == "bilstm"
+    by_gain = sort_entries(entries, "gain")
+    assert (by_gain[1].student, by_gain[1].loss) == ("mlp", "kd-soft")
+    with pytest.raises(ValueError, match="unknown column 'nope'"):
+        sort_entries(entries, "nope")
+
+
+def test_chosen_columns_in_markdown(seed_rows):
+    md = render_markdown("t", seed_rows, names=["student", "loss", "score", "ece"])
+    assert cells(table_lines(md, "sst2")[0]) == ["student", "loss", "acc (dev)", "ECE"]
+    assert "size, memory, diagnostics" not in md
+
+
+def variant_row(seed: int, score: float, int8: dict | None, onnx: dict) -> ResultRow:
+    meas = measurements(1_000_000, 1000.0, p50=1.0)
+    meas["variants"] = {"onnx-fp32": onnx} | ({"int8": int8} if int8 else {})
+    return row("student", "bilstm", score, meas, loss="kd-soft", seed=seed)
+
+
+def test_variants_table_shows_score_cost_and_speed_gain():
+    fast = {
+        "available": True,
+        "cpu_throughput": {"median": 3000.0, "spread": 0.01},
+        "cpu_latency_ms": {"p50": 0.3},
+        "metrics": {"primary": 0.79, "agreement_with_fp32": 0.98},
+        "disk_bytes": 2**20,
+    }
+    refused = {"available": False, "reason": "dynamo export: pack_padded_sequence"}
+    rows = [variant_row(0, 0.80, fast, refused), variant_row(1, 0.80, fast, refused)]
+    board = variant_boards(rows)["sst2"]
+    int8 = next(e for e in board if e.variant == "int8")
+    assert int8.vs_fp32_score == pytest.approx(-1.0) and int8.vs_fp32_speed == pytest.approx(3.0)
+    assert int8.vs_fp32_agreement == pytest.approx(98.0) and int8.disk_mb == pytest.approx(1.0)
+    onnx = next(e for e in board if e.variant == "onnx-fp32")
+    assert onnx.unavailable == "dynamo export: pack_padded_sequence"
+    md = render_markdown("t", rows)
+    assert "### sst2: deployment variants" in md
+    assert "| n/a " in md and "pack_padded_sequence" in md
+
+
+def test_csv_and_json_exports_hold_raw_values(seed_rows):
+    import csv
+    import io
+    import json
+
+    records_ = json.loads(render_json(seed_rows))
+    kd = next(r for r in records_ if r["student"] == "mlp" and r["loss"] == "kd-soft")
+    assert kd["dataset"] == "sst2" and kd["variant"] == "fp32"
+    assert kd["score"] == pytest.approx(74.333, abs=1e-3) and kd["gain"] == pytest.approx(2.0)
+    assert kd["pareto"] == "size, latency" or "size" in kd["pareto"]
+    table = list(csv.DictReader(io.StringIO(render_csv(seed_rows, ["student", "score"]))))
+    assert list(table[0]) == ["dataset", "variant", "student", "score"]
+    assert len(table) == 5
