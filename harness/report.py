@@ -40,6 +40,7 @@ class Entry:
     peak_mb: float | None
     noisy: bool
     train_seconds: float | None  # teacher: fine-tuning; student: distillation (median over seeds)
+    transfer: str = ""  # the transfer set's composition, e.g. "5,000 labelled + 45,000 tang"
 
 
 def _group_key(row: ResultRow) -> tuple:
@@ -103,6 +104,7 @@ def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
                 peak_mb=statistics.median(peaks) if peaks else None,
                 noisy=any(r.measurements.get("noisy") for r in group),
                 train_seconds=_median_or_none(_train_seconds(r) for r in group),
+                transfer=group[0].metrics.get("transfer_composition", ""),
             )
         )
     for entries in boards.values():
@@ -139,7 +141,7 @@ def columns(entry: Entry) -> list[str]:
         entry.teacher,
         entry.student,
         entry.loss,
-        entry.augmenter,
+        entry.augmenter + (f" ({entry.transfer})" if entry.transfer else ""),
         score,
         "" if entry.pct_teacher is None else f"{entry.pct_teacher:.1f}",
         _params(entry.params_total),
