@@ -51,7 +51,14 @@ def cmd_list(args) -> int:
         console.print(kind, style="bold")
         for name, spec in sorted(registry.specs[kind].items()):
             flags = []
-            for attr in ("primary_metric", "exposes", "needs", "uses", "gold_labels"):
+            for attr in (
+                "primary_metric",
+                "exposes",
+                "needs",
+                "uses",
+                "gold_labels",
+                "needs_teacher",
+            ):
                 value = getattr(spec, attr, None)
                 if value is not None and value != frozenset():
                     shown = ", ".join(sorted(value)) if isinstance(value, frozenset) else value
