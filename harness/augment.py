@@ -256,9 +256,16 @@ class IndexedFeatures:
         return self.features.batch([self.kept[i] for i in indices], device)
 
 
-def row_metrics(transfer: TransferSet, student_info: Mapping[str, Any]) -> dict[str, Any]:
-    """What a result row records about its transfer set: composition, and the filter."""
-    metrics: dict[str, Any] = {"transfer_composition": transfer.describe()}
+def row_metrics(
+    transfer: TransferSet, transfer_info: Mapping[str, Any], student_info: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What a result row records about its transfer set: composition, what the transfer
+    stage removed (selection/evaluation texts, repeats), and what the filter removed."""
+    metrics: dict[str, Any] = {
+        "transfer_composition": transfer.describe(),
+        "transfer_leaked_removed": transfer_info.get("leaked_removed"),
+        "transfer_duplicates_removed": transfer_info.get("duplicates_removed"),
+    }
     filtered = student_info.get("confidence_filter")
     if filtered:
         metrics["transfer_unsure"] = filtered["unsure"]

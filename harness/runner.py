@@ -534,7 +534,11 @@ class Runner:
             )
             transfer = self.transfer(cell)
             metrics["transfer_size"] = len(transfer.texts)
-            metrics |= row_metrics(transfer, read_json(ckpt / "info.json"))
+            metrics |= row_metrics(
+                transfer,
+                read_json(self.cache.entry("transfer", cell.transfer_key) / "info.json"),
+                read_json(ckpt / "info.json"),
+            )
             annotate_info = self.cache.entry("annotate", cell.annotate_key) / "info.json"
             if annotate_info.is_file():  # absent for losses that never read teacher logits
                 info = read_json(annotate_info)

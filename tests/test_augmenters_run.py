@@ -34,6 +34,8 @@ def test_augmented_matrix_records_size_composition_and_filter(
     none, tang, eda = rows["none"], rows["tang"], rows["eda"]
     labelled = none.metrics["transfer_size"]
     assert none.metrics["transfer_composition"] == f"{labelled:,} labelled"
+    assert none.metrics["transfer_leaked_removed"] == 0  # synthetic train and dev share no text
+    assert tang.metrics["transfer_duplicates_removed"] > 0  # short sentences, 3 samples each
     assert tang.metrics["transfer_size"] > 2 * labelled  # 3 samples per sentence, deduplicated
     assert tang.metrics["transfer_composition"].startswith(f"{labelled:,} labelled + ")
     assert tang.metrics["transfer_composition"].endswith(" tang")
