@@ -357,3 +357,15 @@ def test_preview_errors_are_one_line(bench_env, capsys):
     assert main(["augment", "preview", "tang", "-o", "p_mas=0.2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown option 'p_mas'" in err
+
+
+def test_filtered_transfer_sets_read_teacher_features_at_their_annotated_positions():
+    from distill_bench.augment import IndexedFeatures
+
+    class Recorder:
+        def batch(self, indices, device):
+            return {"indices": list(indices)}
+
+    logits = np.array([[2.0, -2.0], [0.0, 0.0], [-2.0, 2.0], [0.0, 0.01]], np.float32)
+    kept, _ = confidence_filter(logits, TransferOptions(min_confidence=0.9), seed=0)
+    assert IndexedFeatures(Recorder(), kept).batch([0, 1], None) == {"indices": [0, 2]}
