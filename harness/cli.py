@@ -51,7 +51,14 @@ def cmd_list(args) -> int:
         console.print(kind, style="bold")
         for name, spec in sorted(registry.specs[kind].items()):
             flags = []
-            for attr in ("primary_metric", "exposes", "needs", "uses", "gold_labels"):
+            for attr in (
+                "primary_metric",
+                "exposes",
+                "needs",
+                "uses",
+                "gold_labels",
+                "needs_teacher",
+            ):
                 value = getattr(spec, attr, None)
                 if value is not None and value != frozenset():
                     shown = ", ".join(sorted(value)) if isinstance(value, frozenset) else value
@@ -84,6 +91,30 @@ def cmd_dataset_show(args) -> int:
             ),
             flush=True,
         )
+    return 0
+
+
+def cmd_augment_preview(args) -> int:
+    from .augment_preview import preview, render
+    from .dataset_stats import parse_options
+    from .registry import load_registry
+
+    if args.n < 1 or args.per_example < 1 or args.pool < 0:
+        raise BenchError("augment preview: -n and --per-example must be >= 1, --pool >= 0")
+    result = preview(
+        load_registry(args.disable_plugin),
+        args.augmenter,
+        args.dataset,
+        parse_options(args.option),
+        _data_dir(args.data_dir),
+        dataset_options=parse_options(args.dataset_option),
+        n=args.n,
+        per_example=args.per_example,
+        pool=args.pool,
+        seed=args.seed,
+        teacher=args.teacher,
+    )
+    render(result, _console())
     return 0
 
 
@@ -360,6 +391,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-examples", type=int, default=5000,
                    help="texts per split tokenized for lengths (0 = all; sizes are always exact)")  # fmt: skip
     p.set_defaults(func=cmd_dataset_show)
+
+    p = sub.add_parser("augment", help="see what an augmenter does")
+    augment_sub = p.add_subparsers(dest="augment_command", required=True)
+    p = augment_sub.add_parser("preview", help="training sentences next to their augmentations")
+    p.add_argument("augmenter", help="an augmenter name (bench list augmenters)")
+    p.add_argument("--dataset", default="sst2", help="dataset whose training split is augmented")
+    p.add_argument("-d", "--dataset-option", action="append", default=[], metavar="NAME=VALUE",
+                   help="a dataset option (repeatable), e.g. -d max_labeled=1000")  # fmt: skip
+    p.add_argument("-n", type=int, default=5, help="original sentences shown")
+    p.add_argument("--per-example", type=int, default=3, help="augmentations shown per original")
+    p.add_argument("-o", "--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="an augmenter option (repeatable), e.g. -o p_mask=0.3")  # fmt: skip
+    p.add_argument("--pool", type=int, default=2000,
+                   help="training sentences the augmenter runs on (a seeded sample; 0 = all)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="sampling and augmentation seed")
+    p.add_argument("--teacher", default="minilm-l6",
+                   help="teacher whose pretrained vocabulary/embeddings eda reads")  # fmt: skip
+    p.add_argument("--data-dir", help=f"local data directory (default ${DATA_ENV}; none: the Hub)")
+    p.set_defaults(func=cmd_augment_preview)
 
     p = sub.add_parser("plugins", help="loaded plugins and where they come from")
     p.set_defaults(func=cmd_plugins)

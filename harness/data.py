@@ -64,6 +64,20 @@ class TransferSet:
     texts: tuple[str, ...]
     labels: tuple[int, ...]
     source: str = ""  # how it was made, for the report
+    # Index into task.train of the example each text was made from (-1: none), when the
+    # augmenter knows it (tang, eda); empty otherwise. Previews group by it.
+    origins: tuple[int, ...] = ()
+    # (part, count) in order, e.g. (("labelled", 5000), ("tang", 95000)); set by the harness
+    composition: tuple[tuple[str, int], ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def describe(self) -> str:
+        """'5,000 labelled + 95,000 tang' (or the source when there is no composition)."""
+        if not self.composition:
+            return self.source
+        return " + ".join(f"{count:,} {part}" for part, count in self.composition)
 
 
 def stratified_indices(labels: Sequence[int], n: int, seed: int) -> list[int]:

@@ -84,7 +84,25 @@ def register_losses(register: Callable[[LossSpec], None]) -> None:
 def register_augmenters(register: Callable[[AugmenterSpec], None]) -> None:
     """Register transfer-set builders.
 
-    ``AugmenterSpec.factory(options)`` returns ``build(task, seed, max_examples) ->
-    distill_bench.data.TransferSet``: the texts students are distilled on, with gold
-    labels where known (-1 elsewhere). It must never include an evaluation sentence.
+    ``AugmenterSpec.factory(options)`` receives the spec's own options and returns
+    ``build(ctx) -> distill_bench.data.TransferSet``, where ``ctx`` is a frozen
+    ``distill_bench.augment.AugmentContext``: ``task`` (``task.train`` is the labelled set,
+    ``task.unlabelled`` the dataset's unlabelled pool), ``seed`` (the augmentation seed),
+    ``data_dir``, ``max_examples`` (the most the harness will keep; a hint) and, only for a
+    spec with ``needs_teacher=True``, ``teacher_tokenizer()`` / ``teacher_embeddings()``
+    (the fine-tuned teacher's, loaded on first call; such a transfer set is made per
+    teacher, every other one is shared across teachers).
+
+    ``build`` returns only the text it makes (augmentations or unlabelled text), with gold
+    labels where known and -1 (``data.UNLABELLED``) elsewhere, and ``origins`` (the index
+    of the ``task.train`` example each text came from) when it knows them. The harness
+    does the rest for every augmenter alike (``distill_bench.augment``): it puts the
+    labelled examples first (option ``include_labelled``), removes every text equal to a
+    selection or evaluation text (counted in the stage's info), removes repeats
+    (``dedup``), samples to the target ``size`` (capped by ``max_transfer_examples``) with
+    the augmentation ``seed``, and later applies the teacher-confidence filter
+    (``min_confidence``, ``unsure``, ``unsure_weight``). These options,
+    ``specs.TRANSFER_OPTIONS``, are added to every spec; a spec must not declare them.
+    Set ``gold_labels=True`` only when every example the augmenter makes carries its
+    gold label (ce-hard cells are dropped otherwise).
     """

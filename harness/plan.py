@@ -17,6 +17,7 @@ from .errors import BenchError
 from .matrix import COMPOSE, Entry, Matrix
 from .registry import Registry
 from .specs import (
+    FILTER_OPTIONS,
     GOLD_LABELS,
     SINGULAR,
     TEACHER_FEATURES,
@@ -32,9 +33,9 @@ from .specs import (
 STAGE_VERSIONS = {
     "data": 2,
     "teacher": 2,  # 2: bf16 autocast really applied on CPU (was recorded, not used)
-    "transfer": 1,
+    "transfer": 2,  # 2: harness-side leakage removal, dedup, size, composition
     "annotate": 2,
-    "student": 2,
+    "student": 3,  # 3: the teacher-confidence filter on the transfer set
     "measure": 1,
     "features": 1,
     "tokens": 1,  # a transfer set's student token ids, memory-mapped (harness/token_ids.py)
@@ -283,12 +284,18 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
         teacher_rows.setdefault(
             row_key, TeacherRow(row_key, dataset, teacher, seed, data_key, teacher_key)
         )
+        # The confidence filter reads teacher logits: it shapes students, not the set. An
+        # augmenter that reads the teacher makes one set per teacher; others share theirs.
+        augmenter_options = augmenter.options_dict()
+        transfer_filter = {k: augmenter_options.pop(k) for k in sorted(FILTER_OPTIONS)}
+        needs_teacher = registry.get("augmenters", augmenter.plugin).needs_teacher
         transfer_key = add(
             "transfer",
-            augmenter.config()
+            {"plugin": augmenter.plugin, "options": augmenter_options}
             | {"max_transfer_examples": budget.max_transfer_examples, "seed": seed},
-            (data_key,),
-            f"transfer set {augmenter.name} for {dataset.name} (seed {seed})",
+            (data_key, teacher_key) if needs_teacher else (data_key,),
+            f"transfer set {augmenter.name} for {dataset.name} (seed {seed})"
+            + (f" from {teacher.name}" if needs_teacher else ""),
         )
         annotate_key = add(
             "annotate",
@@ -325,6 +332,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     "loss": loss.config(),
                     "budget": budget.student_part(),
                     "seed": student_seed,
+                    "transfer_filter": transfer_filter,
                 },
                 (annotate_key,) + ((features_key,) if features_key else ()),
             )

@@ -62,6 +62,7 @@ class Entry:
     unavailable: str | None = None  # variant: why it could not be built
     pareto_size: bool = False  # on the score-vs-parameters frontier of its board
     pareto_latency: bool = False  # on the score-vs-latency frontier of its board
+    transfer: str = ""  # the transfer set's composition, e.g. "5,000 labelled + 45,000 tang"
 
 
 def _group_key(row: ResultRow) -> tuple:
@@ -156,6 +157,7 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
             for r in usable
         ),
         train_seconds=_median_or_none(_train_seconds(r) for r in usable),
+        transfer=group[0].metrics.get("transfer_composition", ""),
         variant=variant,
         score_ci=(est.low, est.high) if est.low is not None else None,
         scores_by_seed=tuple(sorted(by_seed.items())),
@@ -343,7 +345,12 @@ COLUMNS: dict[str, Column] = {
         _col("teacher", "teacher", lambda e: e.teacher, lambda e: e.teacher),
         _col("student", "student", lambda e: e.student, lambda e: e.student),
         _col("loss", "loss", lambda e: e.loss, lambda e: e.loss),
-        _col("augmenter", "augmenter", lambda e: e.augmenter, lambda e: e.augmenter),
+        _col(
+            "augmenter",
+            "augmenter",
+            lambda e: e.augmenter,
+            lambda e: e.augmenter + (f" ({e.transfer})" if e.transfer else ""),
+        ),  # fmt: skip
         _col("variant", "variant", lambda e: e.variant, lambda e: e.variant),
         _col("score", "{metric}", lambda e: e.score, _score_text),
         _col("score_std", "std", lambda e: e.score_std),

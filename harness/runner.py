@@ -8,6 +8,7 @@ store is skipped. A failing cell is recorded with its stage and error; the rest 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import time
@@ -21,6 +22,14 @@ from safetensors.numpy import load_file, save_file
 
 from . import student_io
 from .annotate import OutputsReader, agreement, load_annotator
+from .augment import (
+    AugmentContext,
+    IndexedFeatures,
+    confidence_filter,
+    make_transfer_set,
+    row_metrics,
+    split_options,
+)
 from .batching import pick_device
 from .cache import Cache, read_json, write_json
 from .data import Split, TaskData, TransferSet, subsample
@@ -36,6 +45,7 @@ from .registry import Registry
 from .report import row_label
 from .specs import TEACHER_LOGITS
 from .store import ResultRow, Store
+from .teacher_init import teacher_embedding_table
 from .token_ids import TokenIds, write_token_ids
 
 
@@ -217,23 +227,55 @@ class Runner:
         task = self.task(cell.dataset, cell.data_seed, cell.data_key)
 
         def compute(out: Path) -> dict:
-            build = self.registry.get("augmenters", cell.augmenter.plugin).factory(
-                cell.augmenter.options_dict()
+            spec = self.registry.get("augmenters", cell.augmenter.plugin)
+            own, options = split_options(spec, cell.augmenter.options_dict())
+            teacher = {}
+            if spec.needs_teacher:  # loaded only if the augmenter asks (eda's neighbours)
+                teacher_dir = self.teacher(cell)
+                teacher = dict(
+                    load_teacher_tokenizer=lambda: self.teacher_model(cell.teacher).tokenizer(
+                        teacher_dir
+                    ),
+                    load_teacher_embeddings=functools.cache(
+                        lambda: teacher_embedding_table(teacher_dir).numpy()
+                    ),
+                )
+            ctx = AugmentContext(
+                task, options.augment_seed(cell.data_seed), self.data_dir, **teacher
             )
-            transfer = build(task, cell.data_seed, self.budget.max_transfer_examples)
+            self.progress.log(f"building transfer set {cell.augmenter.name} for {task.name}")
+            transfer, info = make_transfer_set(
+                cell.augmenter.plugin,
+                spec.factory(own),
+                ctx,
+                options,
+                self.budget.max_transfer_examples,
+            )
             write_json(
                 out / "transfer.json",
                 {
                     "texts": list(transfer.texts),
                     "labels": list(transfer.labels),
                     "source": transfer.source,
+                    "origins": list(transfer.origins),
+                    "composition": [list(part) for part in transfer.composition],
                 },
             )
-            return {"size": len(transfer.texts), "source": transfer.source}
+            self.progress.log(
+                f"transfer set {cell.augmenter.name}: {info['composition']} "
+                f"({info['leaked_removed']} selection/evaluation texts removed)"
+            )
+            return info
 
         def load(entry: Path) -> TransferSet:
             obj = read_json(entry / "transfer.json")
-            return TransferSet(tuple(obj["texts"]), tuple(obj["labels"]), obj["source"])
+            return TransferSet(
+                tuple(obj["texts"]),
+                tuple(obj["labels"]),
+                obj["source"],
+                tuple(obj.get("origins", ())),
+                tuple((part, n) for part, n in obj.get("composition", ())),
+            )
 
         return self._stage("transfer", cell.transfer_key, compute, load)
 
@@ -325,14 +367,34 @@ class Runner:
         def compute(out: Path) -> dict:
             # teacher outputs only when the loss reads them: a ce-hard baseline needs none
             uses = loss_profile(self.registry, cell.loss).uses
-            logits = self.annotation(cell) if TEACHER_LOGITS in uses else None
+            augmenter = self.registry.get("augmenters", cell.augmenter.plugin)
+            filter_options = split_options(augmenter, cell.augmenter.options_dict())[1]
+            logits = (
+                self.annotation(cell)
+                if TEACHER_LOGITS in uses or filter_options.filtering
+                else None
+            )
+            # the teacher-confidence filter: unsure transfer examples dropped or downweighted
+            kept, filtered = None, None
+            if filter_options.filtering:
+                kept, filtered = confidence_filter(logits, filter_options, cell.seed)
+                transfer_kept = TransferSet(
+                    tuple(transfer.texts[i] for i in kept),
+                    tuple(transfer.labels[i] for i in kept),
+                    transfer.source,
+                )
+                logits = logits[kept] if TEACHER_LOGITS in uses else None
+            else:
+                transfer_kept = transfer
             # build: the student's vocabulary and module, the loss
             spec = self.registry.get("students", cell.student.plugin)
             options = cell.student.options_dict()
             teacher_tokenizer = student_io.prepare(
                 self.teacher_model(cell.teacher).tokenizer(teacher_dir)
             )
-            tokenizer = student_io.student_tokenizer(options, teacher_tokenizer, transfer.texts)
+            tokenizer = student_io.student_tokenizer(
+                options, teacher_tokenizer, transfer_kept.texts
+            )
             ctx = student_io.StudentContext(
                 task.num_labels, tokenizer, teacher_dir, spec.special_tokens
             )
@@ -356,12 +418,18 @@ class Runner:
                 return self._token_ids[key]
 
             # train, keep the best epoch on the selection split, score on the evaluation split
+            transfer_ids = self.transfer_ids(cell, ctx, vocab_id)
+            features = self.features(cell) if cell.features_key else None
+            if kept is not None:  # the filtered set reads the shared ids and features by index
+                transfer_ids = transfer_ids.take(kept)
+                features = IndexedFeatures(features, kept) if features is not None else None
             info = distill(
-                model, loss_fn, self.transfer_ids(cell, ctx, vocab_id), transfer.labels, logits,
+                model, loss_fn, transfer_ids, transfer_kept.labels, logits,
                 ids(task.select.texts, cell.data_key + '/select'), task.select.labels, task_metric(task),
-                self.budget, cell.seed, self.device, task.num_labels, self.progress,
-                self.features(cell) if cell.features_key else None,
+                self.budget, cell.seed, self.device, task.num_labels, self.progress, features,
             )  # fmt: skip
+            if filtered is not None:
+                info["confidence_filter"] = filtered
             evaluation = predict(
                 model,
                 ids(task.evaluation.texts, cell.data_key + "/evaluation"),
@@ -525,6 +593,11 @@ class Runner:
             metrics |= diagnostics(evaluation, teacher_eval, task.evaluation.labels)
             transfer = self.transfer(cell)
             metrics["transfer_size"] = len(transfer.texts)
+            metrics |= row_metrics(
+                transfer,
+                read_json(self.cache.entry("transfer", cell.transfer_key) / "info.json"),
+                read_json(ckpt / "info.json"),
+            )
             annotate_info = self.cache.entry("annotate", cell.annotate_key) / "info.json"
             if annotate_info.is_file():  # absent for losses that never read teacher logits
                 info = read_json(annotate_info)

@@ -158,12 +158,111 @@ class LossSpec(Spec):
     )
 
 
+# Options every augmenter takes, added to each AugmenterSpec and handled once by the
+# harness (distill_bench.augment), never by the plugin: its factory sees its own options.
+TRANSFER_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "size",
+        str,
+        "",
+        "transfer-set size: '20x' = 20 times the labelled set, '100000' = that many, "
+        "'' = all the augmenter makes (a TOML integer works too); capped by "
+        "[budget].max_transfer_examples",
+    ),
+    Option("seed", int, -1, "augmentation seed; -1 = the cell's seed"),
+    Option("dedup", bool, True, "drop repeated texts (case and whitespace ignored)"),
+    Option(
+        "include_labelled",
+        bool,
+        True,
+        "the labelled training examples (with gold labels) open the transfer set",
+    ),
+    Option(
+        "min_confidence",
+        float,
+        0.0,
+        "teacher max-probability under which a transfer example is unsure (0 = no filter); "
+        "applied after annotation, at the student stage",
+    ),
+    Option(
+        "unsure",
+        str,
+        "drop",
+        "what happens to unsure examples: drop them, or downweight them (keep a seeded "
+        "share `unsure_weight` of them: their expected weight in the loss)",
+        choices=("drop", "downweight"),
+    ),
+    Option("unsure_weight", float, 0.5, "downweight: the share of unsure examples kept"),
+)
+# The ones read after annotation: they change the student stage's key, not the transfer set's.
+FILTER_OPTIONS: frozenset[str] = frozenset({"min_confidence", "unsure", "unsure_weight"})
+
+
 @dataclass(frozen=True, kw_only=True)
 class AugmenterSpec(Spec):
-    """factory(options: dict) -> callable(task, seed, max_examples) -> TransferSet"""
+    """factory(options: dict) -> callable(ctx: distill_bench.augment.AugmentContext) -> TransferSet
+
+    ``options`` holds the spec's own options; TRANSFER_OPTIONS are appended to every spec
+    (``bench list`` shows them) and handled by the harness."""
 
     kind: ClassVar[str] = "augmenters"
     gold_labels: bool = False  # True when every transfer example carries its gold label
+    # True when build reads the fine-tuned teacher (ctx.teacher_tokenizer / embeddings):
+    # its transfer set then depends on the teacher; otherwise it is shared across teachers
+    needs_teacher: bool = False
+
+    def __post_init__(self) -> None:
+        common = {o.name for o in TRANSFER_OPTIONS}
+        own = tuple(o for o in self.options if o not in TRANSFER_OPTIONS)
+        clash = sorted(common & {o.name for o in own})
+        if clash:
+            raise ValueError(
+                f"augmenter {self.name!r}: option {clash[0]!r} is common to every augmenter "
+                "(distill_bench.specs.TRANSFER_OPTIONS); the harness handles it"
+            )
+        object.__setattr__(self, "options", own + TRANSFER_OPTIONS)
+        super().__post_init__()
+
+    @property
+    def own_options(self) -> tuple[Option, ...]:
+        return tuple(o for o in self.options if o not in TRANSFER_OPTIONS)
+
+    def resolve(self, given: Mapping[str, Any], where: str) -> dict[str, Any]:
+        given = dict(given)
+        size = given.get("size")
+        if isinstance(size, int) and not isinstance(size, bool):
+            given["size"] = str(size)  # size = 100000 in TOML means '100000'
+        resolved = super().resolve(given, where)
+        check_transfer_options(resolved, where)
+        return resolved
+
+
+def parse_size(size: str, where: str = "size") -> tuple[str, float] | None:
+    """``''`` -> None; ``'20x'`` -> ('factor', 20.0); ``'100000'`` / ``'100_000'`` ->
+    ('count', 100000.0). Anything else is a one-line BenchError."""
+    text = size.strip().replace("_", "").replace(",", "")
+    if not text:
+        return None
+    try:
+        if text.lower().endswith("x"):
+            value, kind = float(text[:-1]), "factor"
+        else:
+            value, kind = float(int(text)), "count"
+    except ValueError:
+        value, kind = -1.0, ""
+    if not kind or value <= 0:
+        raise BenchError(
+            f"{where}: option 'size' must be a positive multiple like '20x' or a count like "
+            f"'100000' (or '' for all), got {size!r}"
+        )
+    return kind, value
+
+
+def check_transfer_options(options: Mapping[str, Any], where: str) -> None:
+    parse_size(options["size"], where)
+    for name in ("min_confidence", "unsure_weight"):
+        if not 0.0 <= options[name] <= 1.0:
+            raise BenchError(f"{where}: option {name!r} must be in [0, 1], got {options[name]!r}")
 
 
 SPEC_TYPES: dict[str, type[Spec]] = {

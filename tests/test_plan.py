@@ -23,7 +23,7 @@ from distill_bench import (
 from distill_bench.matrix import Budget, MeasureConfig, parse_matrix
 from distill_bench.plan import make_plan
 from distill_bench.registry import DISABLE_ENV, collect, load_registry, make_plugin_manager
-from distill_bench.specs import ATTENTIONS, HIDDEN_STATES, LOGITS, TEACHER_LOGITS
+from distill_bench.specs import ATTENTIONS, FILTER_OPTIONS, HIDDEN_STATES, LOGITS, TEACHER_LOGITS
 
 
 @pytest.fixture(autouse=True)
@@ -350,9 +350,14 @@ def test_every_option_changes_the_right_keys(extended, kind, plugin):
         opts = {"teachers": {"hf": {"model": "prajjwal1/bert-tiny"}}}
         current = opts.get(kind, {}).get(plugin, {})
         value = changed_value(option) if option.name != "model" else "other/model"
+        if kind == "augmenters":  # values the common transfer options accept
+            value = {"size": "2x", "unsure_weight": 0.25}.get(option.name, value)
         opts[kind] = {plugin: current | {option.name: value}}
         after = single_cell_keys(plan_of(extended, axes=KEY_BASE_AXES, options=opts))
-        assert_changes(base, after, LEVEL_OF_KIND[kind], f"{kind} {plugin} option {option.name}")
+        # the teacher-confidence filter is applied at the student stage: the set stays shared
+        level = "student" if kind == "augmenters" and option.name in FILTER_OPTIONS else None
+        level = level or LEVEL_OF_KIND[kind]
+        assert_changes(base, after, level, f"{kind} {plugin} option {option.name}")
 
 
 BUDGET_LEVEL = (
