@@ -232,7 +232,7 @@ def _report_options(args) -> tuple[list[str] | None, str | None]:
 
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two runs may write at once
     tmp.write_text(text)
     tmp.replace(path)
 

@@ -8,6 +8,7 @@ Each is written as PNG and SVG next to the markdown that links them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def write_plots(rows: Sequence[ResultRow], out_dir: Path, stem: str) -> list[tup
         fig.tight_layout()
         for ext in ("png", "svg"):
             path = out_dir / f"{stem}-{suffix}.{ext}"
-            tmp = path.with_name(path.name + ".tmp")
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two runs may write at once
             # metadata without dates, so rewriting a report from the same rows gives the same files
             fig.savefig(tmp, format=ext, dpi=110,
                         metadata={"Date": None} if ext == "svg" else {"Software": None})  # fmt: skip

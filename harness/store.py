@@ -78,8 +78,21 @@ class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute(_SCHEMA)
+        # WAL is a property of the file, set once: switching to it needs an exclusive lock
+        # that SQLite's busy timeout does not wait for, so two runs opening a new store at
+        # once took turns under a file lock instead of one failing with "database is locked"
+        guard = FileLock(self.path.with_name(self.path.name + ".init.lock"))
+        guard.acquire()
+        try:
+            db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+                with db:
+                    db.execute(_SCHEMA)
+            finally:
+                db.close()
+        finally:
+            guard.release()
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -87,7 +100,6 @@ class Store:
         (KeyboardInterrupt included), closed either way."""
         db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)
         try:
-            db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             db.execute("PRAGMA synchronous=FULL")  # a committed row survives a power loss
             with db:
                 yield db
