@@ -80,6 +80,15 @@ def predict(
     return out
 
 
+def optimizer_step(optimizers: Sequence[torch.optim.Optimizer], loss: torch.Tensor) -> None:
+    """Backward ``loss`` and step every optimizer (make_optimizers may give two)."""
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    loss.backward()
+    for opt in optimizers:
+        opt.step()
+
+
 class WeightedSum(nn.Module):
     """A named composition of losses: sum of weight x part. A module, so the parts' own
     parameters (learned projections) are trained with the student."""
@@ -176,11 +185,7 @@ def distill(
                 raise FloatingPointError(
                     f"loss is {loss.item()} at epoch {epoch + 1}, step {steps + 1}"
                 )
-            for opt in optimizers:
-                opt.zero_grad(set_to_none=True)
-            loss.backward()
-            for opt in optimizers:
-                opt.step()
+            optimizer_step(optimizers, loss)
             total, count, steps = total + loss.item() * len(index), count + len(index), steps + 1
         losses.append(total / max(1, count))
         # select: keep the epoch that scores best on the held-out split

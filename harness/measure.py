@@ -254,7 +254,7 @@ def _train_peak(model, logits_fn, encode, texts, cfg, batch_size, num_labels) ->
     import torch
     import torch.nn.functional as F
 
-    from .distill import make_optimizers
+    from .distill import make_optimizers, optimizer_step
 
     steps = cfg["train_steps"]
     batch = encode(list(texts[:batch_size]))
@@ -265,12 +265,7 @@ def _train_peak(model, logits_fn, encode, texts, cfg, batch_size, num_labels) ->
     step_ms = []
     for _ in range(steps):
         t0 = time.perf_counter()
-        loss = F.cross_entropy(logits_fn(model, batch), labels)
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in optimizers:
-            opt.step()
+        optimizer_step(optimizers, F.cross_entropy(logits_fn(model, batch), labels))
         step_ms.append((time.perf_counter() - t0) * 1000)
     model.eval()
     out = {"train_steps": steps, "train_batch_size": len(labels)}

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from conftest import synthetic_sentences
 from distill_bench import BenchError
 from distill_bench.batching import pad
-from distill_bench.distill import as_output, make_optimizers
+from distill_bench.distill import as_output, make_optimizers, optimizer_step
 from distill_bench.measure import count_parameters
 from distill_bench.registry import load_registry
 from distill_bench.specs import ATTENTIONS, HIDDEN_STATES, LOGITS
@@ -82,12 +82,7 @@ def train(model, ids, mask, labels, steps: int = 8, lr: float | None = None) -> 
     optimizers = make_optimizers(model, lr or getattr(model, "learning_rate", None) or 1e-2)
     for _ in range(steps):
         model.train()
-        loss = F.cross_entropy(as_output(model(ids, mask))["logits"], labels)
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in optimizers:
-            opt.step()
+        optimizer_step(optimizers, F.cross_entropy(as_output(model(ids, mask))["logits"], labels))
     return before, eval_loss()
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from distill_bench.batching import pad
-from distill_bench.distill import IGNORE, Batch, as_output, make_optimizers
+from distill_bench.distill import IGNORE, Batch, as_output, make_optimizers, optimizer_step
 from distill_bench.registry import load_registry
 from distill_bench.student_io import StudentContext
 from torch import nn
@@ -123,12 +123,7 @@ def test_a_few_training_steps_reduce_the_loss(student):
     optimizers = make_optimizers(model, lr=getattr(model, "learning_rate", None) or 1e-2)
     for _ in range(8):
         model.train()
-        loss = F.cross_entropy(as_output(model(ids, mask))["logits"], labels)
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in optimizers:
-            opt.step()
+        optimizer_step(optimizers, F.cross_entropy(as_output(model(ids, mask))["logits"], labels))
     after = eval_loss()
     assert after < 0.7 * before, (before, after)
 

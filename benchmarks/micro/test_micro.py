@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from distill_bench.batching import pad
-from distill_bench.distill import Batch, as_output, make_optimizers
+from distill_bench.distill import Batch, as_output, make_optimizers, optimizer_step
 from distill_bench.plugins.teachers import minilm_path
 from distill_bench.registry import load_registry
 from distill_bench.student_io import StudentContext, encode_words, load_tokenizer_file, prepare
@@ -100,11 +100,7 @@ def test_training_step(benchmark, plugin, tokenizer, sentences):
 
     def step():
         loss = F.mse_loss(as_output(model(ids, mask))["logits"], target)
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in optimizers:
-            opt.step()
+        optimizer_step(optimizers, loss)
         return loss
 
     assert torch.isfinite(benchmark(step))
