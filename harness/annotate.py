@@ -104,8 +104,8 @@ class Annotator:
         self.tokenizer = tokenizer
         self.num_labels = num_labels
         self.max_length = max_length
-        self.batch_size = batch_size
         self.device = device
+        self.batch_size = batch_size if batch_size > 0 else auto_batch_size(device)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.setup_seconds = 0.0
         self.oom_backoffs = 0  # times the batch size was halved to fit in memory
@@ -153,9 +153,15 @@ class Annotator:
         self, texts: Sequence[str], progress: Progress = quiet, description: str = "annotate"
     ) -> np.ndarray:
         """(len(texts), labels) float32 logits, in input order."""
-        return self._logits_of(self.encode(texts), progress, description)
+        return self.logits_of_ids(self.encode(texts), progress, description)
 
-    def _logits_of(self, ids: list[list[int]], progress: Progress, description: str):
+    def logits_of_ids(
+        self,
+        ids: Sequence[Sequence[int]],
+        progress: Progress = quiet,
+        description: str = "annotate",
+    ) -> np.ndarray:
+        """The same, for ids already made by this annotator's tokenizer."""
         out = np.zeros((len(ids), self.num_labels), dtype=np.float32)
 
         def step(batch, input_ids, mask):
@@ -202,7 +208,7 @@ class Annotator:
         writer = OutputsWriter(out_dir, shard_size)
         if not hidden_layers and not attentions:
             ids = self.encode(texts)
-            logits = self._logits_of(ids, progress, description)
+            logits = self.logits_of_ids(ids, progress, description)
             writer.append(logits, lengths=[len(x) for x in ids])
             return writer.close()
         chunks = range(0, len(texts), shard_size)
@@ -493,7 +499,6 @@ def load_annotator(
     device = torch.device(device) if device is not None else pick_device()
     if precision not in ("fp32", "bf16"):
         device = torch.device("cpu")
-    batch_size = batch_size if batch_size > 0 else auto_batch_size(device)
     tokenizer = load_tokenizer(str(ckpt_dir))
     model = load_classifier(str(ckpt_dir)).eval()
     if precision in TORCH_PRECISIONS:

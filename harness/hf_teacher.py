@@ -14,6 +14,7 @@ import torch
 import transformers
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from .annotate import TorchAnnotator, load_annotator
 from .batching import length_grouped_batches, pad
 from .data import TaskData
 from .errors import BenchError
@@ -87,28 +88,6 @@ def load_classifier(path: str, num_labels: int | None = None, label_names: Seque
         raise
 
 
-@torch.inference_mode()
-def predict_logits(
-    model,
-    ids: Sequence[Sequence[int]],
-    pad_id: int,
-    batch_size: int,
-    device: torch.device,
-    progress: Progress = quiet,
-    description: str = "predict",
-) -> np.ndarray:
-    """Logits in input order; batches are length-sorted so padding stays small."""
-    model.eval()
-    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
-    batches = length_grouped_batches([len(x) for x in ids], batch_size, seed=None)
-    for batch in progress.track(batches, description):
-        input_ids, mask = pad([ids[i] for i in batch], pad_id)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
-        out[batch] = logits.float().cpu().numpy()
-    return out
-
-
 def cpu_has_bf16() -> bool:
     """AVX512-BF16 or AMX: bf16 matmuls run natively instead of being emulated."""
     try:
@@ -175,6 +154,11 @@ class HFTeacher:
         model = load_classifier(self.path, task.num_labels, task.label_names).to(device)
         train_ids = self.encode(tokenizer, task.train.texts, budget.max_length)
         select_ids = self.encode(tokenizer, task.select.texts, budget.max_length)
+        # selection scores: length-sorted batches that back off on out-of-memory, bf16 on CUDA
+        selector = TorchAnnotator(
+            model, tokenizer, "bf16" if device.type == "cuda" else "fp32",
+            budget.max_length, budget.annotate_batch_size, device,
+        )  # fmt: skip
         labels = torch.tensor(task.train.labels)
         metric = task_metric(task)
         steps_per_epoch = math.ceil(len(train_ids) / budget.teacher_batch_size)
@@ -225,13 +209,8 @@ class HFTeacher:
                 step += 1
                 # select: score on the held-out split, keep the best weights, stop when stale
                 if step % eval_every == 0 or step == total_steps:
-                    logits = predict_logits(
-                        model,
-                        select_ids,
-                        tokenizer.pad_token_id,
-                        budget.annotate_batch_size,
-                        device,
-                    )
+                    model.eval()
+                    logits = selector.logits_of_ids(select_ids)
                     score = metric(task.select.labels, logits.argmax(-1))
                     evaluations.append(
                         {"step": step, "select_score": score, "loss": out.loss.item()}
@@ -275,8 +254,6 @@ class HFTeacher:
         batch_size: int,
         progress: Progress = quiet,
     ) -> Callable[[Sequence[str]], np.ndarray]:
-        from .annotate import load_annotator
-
         # the fp32 annotator: length-sorted batches that back off on out-of-memory
         annotator = load_annotator(ckpt_dir, "fp32", max_length, batch_size, device)
 

@@ -341,3 +341,21 @@ def test_auto_batch_size_is_large_on_gpu_and_128_on_cpu(teacher_dir):
 
     assert load_annotator(teacher_dir, "fp32", MAX_LENGTH, 0, "cpu", None).batch_size == 128
     assert auto_batch_size(torch.device("cuda")) == 1024
+
+
+def test_fine_tuning_selects_with_the_auto_batch_size(tiny_teacher_dir, tmp_path):
+    """annotate_batch_size 0 (auto) reaches the teacher's selection passes too."""
+    from distill_bench.data import Split, TaskData
+    from distill_bench.hf_teacher import HFTeacher
+    from distill_bench.matrix import Budget
+
+    pairs = synthetic_sentences(40, seed=3)
+    split = Split("train", tuple(t for t, _ in pairs), tuple(y for _, y in pairs))
+    task = TaskData("tiny", ("negative", "positive"), split, split, split)
+    options = {"weight_decay": 0.0, "max_grad_norm": 1.0, "patience": 2, "precision": "fp32"}
+    budget = Budget(teacher_epochs=1, teacher_batch_size=8, annotate_batch_size=0, max_length=16)
+    info = HFTeacher(str(tiny_teacher_dir), options).finetune(
+        task, budget, 0, tmp_path, torch.device("cpu")
+    )
+    assert len(info["evaluations"]) >= 1
+    assert all(-1.0 <= e["select_score"] <= 1.0 for e in info["evaluations"])
