@@ -84,13 +84,9 @@ class Store:
         guard = FileLock(self.path.with_name(self.path.name + ".init.lock"))
         guard.acquire()
         try:
-            db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)
-            try:
+            with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-                with db:
-                    db.execute(_SCHEMA)
-            finally:
-                db.close()
+                db.execute(_SCHEMA)
         finally:
             guard.release()
 

@@ -8,10 +8,12 @@ does not grow with the transfer set (the OS pages the file in and out as it like
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .batching import batched
 
 IDS = "token_ids.npy"
 OFFSETS = "token_offsets.npy"
@@ -62,11 +64,6 @@ class TakenIds(Sequence):
         return self.base[int(self.index[i])]
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def write_token_ids(
     folder: Path,
     texts: Sequence[str],
@@ -75,7 +72,7 @@ def write_token_ids(
 ) -> dict:
     """Tokenise ``texts`` chunk by chunk into ``folder``; returns sentence and token counts."""
     parts, lengths = [], []
-    for batch in _chunks(texts, chunk):
+    for batch in batched(texts, chunk):
         ids = encode(batch)
         lengths.extend(len(x) for x in ids)
         parts.append(np.fromiter((t for x in ids for t in x), dtype=np.int32))
