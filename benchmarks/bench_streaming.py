@@ -16,6 +16,7 @@ what streaming saves.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -52,7 +53,6 @@ def one(size: int, mode: str, work: Path) -> dict:
     """Run in a fresh process: one epoch over ``size`` sentences, ids held as ``mode``."""
     import numpy as np
     import torch
-    from distill_bench.data import stratified_indices  # noqa: F401  (warm the imports)
     from distill_bench.distill import distill
     from distill_bench.matrix import Budget
     from distill_bench.plugins.datasets import imdb_unsup_sentences
@@ -90,8 +90,6 @@ def one(size: int, mode: str, work: Path) -> dict:
 
     def mse(out, batch):
         return torch.nn.functional.mse_loss(out["logits"], batch.teacher_logits)
-
-    import gc
 
     gc.collect()
     before = rss_anon_mb()

@@ -27,24 +27,11 @@ from distill_bench.augment import normalise
 from distill_bench.augment_tang import load_tagger, tag, tang_augment
 from distill_bench.environment import cpu_model
 
+from benchmarks.bench_annotation import read_sst2
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 600.0
 BEGIN, END = "<!-- bench-tang -->", "<!-- /bench-tang -->"
-
-
-def read_sst2_train(data_dir: Path) -> list[str]:
-    from distill_bench.plugins.datasets import read_delimited
-
-    texts, _ = read_delimited(
-        data_dir / "sst2" / "train.tsv",
-        columns=2,
-        text_col=0,
-        label_col=1,
-        label_names=("negative", "positive"),
-        header=True,
-        header_names=("sentence", "label"),
-    )
-    return texts
 
 
 def write_section(out: Path, section: str) -> None:
@@ -71,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--data-dir or BENCH_DATA_DIR is required (shared/data layout)")
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
-    texts = read_sst2_train(Path(args.data_dir))
+    texts, _ = read_sst2(Path(args.data_dir))
     texts = texts[: args.limit] if args.limit else texts
 
     t0 = time.perf_counter()

@@ -19,6 +19,16 @@ def _none(options):
     return build
 
 
+def _edited(method: str, ctx, texts, origins) -> TransferSet:
+    """Unlabelled edits of the training sentences; ``origins[i]`` is text i's sentence."""
+    return TransferSet(
+        tuple(texts),
+        (UNLABELLED,) * len(texts),
+        source=f"{method} on {ctx.task.name} train",
+        origins=tuple(origins),
+    )
+
+
 def _tang(options):
     def build(ctx):
         from distill_bench.augment_tang import tag, tang_augment
@@ -33,12 +43,7 @@ def _tang(options):
             max_ngram=options["max_ngram"],
             seed=ctx.seed,
         )
-        return TransferSet(
-            tuple(texts),
-            (UNLABELLED,) * len(texts),
-            source=f"tang on {ctx.task.name} train",
-            origins=tuple(origins),
-        )
+        return _edited("tang", ctx, texts, origins)
 
     return build
 
@@ -60,12 +65,7 @@ def _eda(options):
             p_rd=options["p_rd"],
             seed=ctx.seed,
         )
-        return TransferSet(
-            tuple(texts),
-            (UNLABELLED,) * len(texts),
-            source=f"eda on {ctx.task.name} train",
-            origins=tuple(origins),
-        )
+        return _edited("eda", ctx, texts, origins)
 
     return build
 
