@@ -138,7 +138,8 @@ def distill(
     # a memory-mapped TokenIds knows its lengths; iterating it would touch every sentence
     lengths = getattr(transfer_ids, "lengths", None)
     lengths = lengths.tolist() if lengths is not None else [len(x) for x in transfer_ids]
-    epochs = budget.student_epochs
+    # a student may carry its own count (pretrained transformers: BERT's 2-4 epochs)
+    epochs = getattr(model, "epochs", None) or budget.student_epochs
     steps_per_epoch = math.ceil(len(transfer_ids) / budget.student_batch_size)
 
     def make_batch(index: Sequence[int], step: int) -> Batch:

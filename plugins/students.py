@@ -97,12 +97,26 @@ def _learning_rate(default: float, why: str) -> Option:
 # rates, or the pretraining is wiped out.
 _LR_RANDOM = _learning_rate(1e-3, "1e-3 trains small BERT shapes from scratch (3e-4 from H=512)")
 _LR_PRETRAINED = _learning_rate(5e-5, "5e-5: BERT's fine-tuning rate, for pretrained weights")
+# Pretrained weights converge in BERT's 2-4 fine-tuning epochs, word-embedding students in
+# many more, and a matrix has one budget: a transformer student may set its own count.
+_EPOCHS = Option(
+    "epochs",
+    int,
+    0,
+    "this student's training epochs, used instead of the budget's student_epochs; 0: the "
+    "budget's. Pretrained transformers need BERT's 2-4 (each epoch costs far more)",
+)
 
 
 def _with_learning_rate(model, options):
-    """The module carries its learning rate; the training loop reads ``model.learning_rate``."""
+    """The module carries its learning rate and epochs; the training loop reads
+    ``model.learning_rate`` and ``model.epochs``."""
     if options.get("learning_rate", 0.0) > 0:
         model.learning_rate = options["learning_rate"]
+    if options.get("epochs", 0) < 0:
+        raise BenchError(f"option 'epochs' must be >= 0 (0: the budget's), got {options['epochs']}")
+    if options.get("epochs", 0) > 0:
+        model.epochs = options["epochs"]
     return model
 
 
@@ -161,7 +175,7 @@ def _transformer(options, ctx):
         raise BenchError(
             f"hidden_size {options['hidden_size']} is not a multiple of heads {options['heads']}"
         )
-    shape = {k: v for k, v in options.items() if k != "learning_rate"}
+    shape = {k: v for k, v in options.items() if k not in ("learning_rate", "epochs")}
     model = TransformerStudent(bert_classifier(ctx.vocab_size, ctx.num_labels, **shape))
     return _with_learning_rate(model, options)
 
@@ -368,7 +382,7 @@ def register_students(register):
             factory=_transformer,
             description="A BERT of the given shape, randomly initialised, over the teacher's "
             "WordPiece vocabulary.",
-            options=(*TRANSFORMER_OPTIONS, _LR_RANDOM),
+            options=(*TRANSFORMER_OPTIONS, _LR_RANDOM, _EPOCHS),
             exposes=_LAYERED,
             special_tokens=True,
         )
@@ -382,7 +396,7 @@ def register_students(register):
                 f"H={hidden}, {heads} heads, feed-forward {4 * hidden}), randomly "
                 f"initialised: {params} params over BERT's 30,522 WordPieces.",
                 options=preset(
-                    (*TRANSFORMER_OPTIONS, _LR_RANDOM),
+                    (*TRANSFORMER_OPTIONS, _LR_RANDOM, _EPOCHS),
                     layers=layers,
                     hidden_size=hidden,
                     heads=heads,
@@ -408,6 +422,7 @@ def register_students(register):
                     "(empty: every other layer from the first, as DistilBERT)",
                 ),
                 _LR_PRETRAINED,
+                _EPOCHS,
             ),
             exposes=_LAYERED,
             special_tokens=True,
@@ -428,6 +443,7 @@ def register_students(register):
                     "all-MiniLM-L6-v2 (22.7M params)",
                 ),
                 _LR_PRETRAINED,
+                _EPOCHS,
             ),
             exposes=_LAYERED,
             special_tokens=True,

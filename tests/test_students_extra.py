@@ -459,3 +459,28 @@ def test_pretrained_minilm_loads_and_brings_its_tokenizer(tiny_teacher_dir):
     assert len(out["attentions"]) == 6 and out["attentions"][0].shape[1] == 12
     before, after = train(model, ids, mask, torch.tensor(LABELS[:8]), steps=6, lr=1e-4)
     assert after < before
+
+
+def test_a_transformer_student_trains_for_its_own_epoch_count(tiny_teacher_dir):
+    """``epochs`` on a transformer student replaces the budget's student_epochs (pretrained
+    weights want BERT's 2-4 while embedding students in the same matrix want more); 0
+    keeps the budget's, a negative count is refused."""
+    from distill_bench.distill import distill
+    from distill_bench.matrix import Budget
+
+    spec = REGISTRY.get("students", "transformer")
+    ctx = StudentContext(2, load_tokenizer_file(tiny_teacher_dir / "tokenizer.json"), None)
+    shape = {"layers": 1, "hidden_size": 16, "heads": 2}
+    ids = [[5, 6, 7], [8, 9], [10, 11, 12, 13]] * 4
+
+    def epochs_run(**options):
+        model = spec.factory(spec.resolve({**shape, **options}, "test"), ctx)
+        info = distill(model, lambda out, batch: F.cross_entropy(out["logits"], batch.labels),
+                       ids, [0, 1, 0] * 4, None, ids[:3], [0, 1, 0], lambda g, p: 0.0,
+                       Budget(student_epochs=3, student_batch_size=4), 0, torch.device("cpu"), 2)  # fmt: skip
+        return info["epochs"], info["steps"]
+
+    assert epochs_run(epochs=1) == (1, 3)
+    assert epochs_run() == (3, 9)
+    with pytest.raises(BenchError, match="'epochs' must be >= 0"):
+        spec.factory(spec.resolve({**shape, "epochs": -1}, "test"), ctx)
