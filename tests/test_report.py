@@ -318,6 +318,25 @@ def test_gain_is_paired_over_seeds_and_marked_when_real(seed_rows):
     assert kd.score_ci[0] < kd.score < kd.score_ci[1]
 
 
+def test_gain_of_an_unlabelled_augmenter_is_against_ce_hard_on_the_labelled_set(seed_rows):
+    """ce-hard has no cell on tang's unlabelled text: the distilled student on tang is
+    measured against the student trained on the labelled set alone, and says so."""
+    from dataclasses import replace as dc_replace
+
+    tang = [
+        dc_replace(
+            r, augmenter="tang", key=r.key + "-tang", config={"augmenter": {"plugin": "tang"}}
+        )
+        for r in seeded("mlp", "kd-soft", [0.75, 0.80, 0.77])
+    ]
+    entries = {(e.student, e.loss, e.augmenter): e for e in leaderboards(seed_rows + tang)["sst2"]}
+    on_tang = entries[("mlp", "kd-soft", "tang")]
+    assert on_tang.gain.mean == pytest.approx(5.0) and on_tang.gain_vs == "none"
+    assert entries[("mlp", "kd-soft", "none")].gain_vs == ""  # its own augmenter's baseline
+    md = render_markdown("t", seed_rows + tang, names=["student", "augmenter", "gain"])
+    assert "+5.0 [+5.0, +5.0] * vs none" in md
+
+
 def test_pareto_marks_dominated_entries(seed_rows):
     """The bilstm is bigger, slower and worse than the mlps: on neither frontier."""
     entries = {(e.student, e.loss): e for e in leaderboards(seed_rows)["sst2"]}
