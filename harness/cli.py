@@ -198,7 +198,7 @@ def _preamble(plan, rows) -> str:
         "",
         f"Reproduce: `bench run --matrix {m.path}` (with `BENCH_DATA_DIR` pointing at the data).",
         f"Hardware: {env.get('cpu', '?')}, {env.get('cpu_count', '?')} CPUs, GPU: {env.get('gpu') or 'none'};"
-        f" measured with {m.measure.threads} threads; torch {env.get('packages', {}).get('torch', '?')},"
+        f" measured with {m.measure.threads} thread{'s' if m.measure.threads != 1 else ''}; torch {env.get('packages', {}).get('torch', '?')},"
         f" Python {env.get('python', '?')}; commit{'s' if len(commits) > 1 else ''} {', '.join(commits) or '?'}.",
         f"Budget: train examples {b.max_train_examples or 'all'}, selection {b.max_select_examples or 'all'}, "
         f"teacher {b.teacher_epochs} epochs at lr {b.teacher_lr:g}, students {b.student_epochs} epochs "
