@@ -1,0 +1,42 @@
+"""Is a throughput difference the harness's or the machine's? The same student measured by the
+harness in a fresh subprocess, by the harness in this process, and by a plain timeit, one after
+another, twice: if timeit moves as much between its two runs as the harness does, the machine
+is what moves (on a shared VM the host's load is invisible to /proc/stat).
+
+    BENCH_DATA_DIR=../shared/data python -m benchmarks.bench_measure_drift
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import torch
+from distill_bench.matrix import load_matrix
+from distill_bench.measure import MeasureRequest, run_measurement
+
+from benchmarks.bench_measure_quality import plain_timeit, save_models, sst2_dev
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    texts = sst2_dev()[:500]
+    quick = load_matrix(Path(__file__).with_name("quick.toml")).measure
+    config = dataclasses.asdict(dataclasses.replace(quick, threads=1, train_steps=0, variants=()))
+    print("| model | round | harness, subprocess | harness, in process | timeit |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as tmp:
+        models = save_models(Path(tmp))
+        for name in ("mlp", "bilstm"):
+            role, plugin, options, path = models[name]
+            request = MeasureRequest(role, plugin, options, str(path), texts, 64, config)
+            for round_ in (1, 2):
+                sub = run_measurement(request, isolate=True)["cpu_throughput"]["median"]
+                own = run_measurement(request, isolate=False)["cpu_throughput"]["median"]
+                plain = plain_timeit(request, 3)
+                print(f"| {name} | {round_} | {sub:,.0f} | {own:,.0f} | {plain:,.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
