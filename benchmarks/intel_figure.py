@@ -12,7 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
-from distill_bench.cli import _data_dir, _data_source
+from distill_bench.cli import _data_dir, _data_source, planned_rows
 from distill_bench.matrix import load_matrix
 from distill_bench.plan import make_plan
 from distill_bench.plots import write_plots
@@ -33,8 +33,7 @@ def main() -> None:
     rows = []
     for name in MATRICES:
         plan = make_plan(load_matrix(here / f"{name}.toml"), registry, source)
-        planned = {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}
-        rows += [r for r in store.rows(name) if r.key in planned and r.status == "ok"]
+        rows += planned_rows(plan, store)[0]  # failed rows are left out of the plots anyway
     for caption, png in write_plots(rows, Path(args.results_dir), "intel-study"):
         print(f"{caption}: {Path(args.results_dir) / png}")
 

@@ -237,16 +237,23 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def planned_rows(plan, store) -> tuple[list, int]:
+    """The stored rows of the plan's cells and teacher rows, and how many other rows of the
+    same matrix name the store holds (an older version of it, or another data dir)."""
+    planned = {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}
+    stored = store.rows(plan.matrix.name)
+    rows = [r for r in stored if r.key in planned]
+    return rows, len(stored) - len(rows)
+
+
 def write_report(plan, store, args, console) -> Path:
     from .report import render_csv, render_json, render_markdown, rich_tables
 
     names, sort = _report_options(args)
-    planned = {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}
-    stored = store.rows(plan.matrix.name)
-    rows = [r for r in stored if r.key in planned]
-    if len(rows) < len(stored):  # an older version of the matrix, or another data dir
+    rows, others = planned_rows(plan, store)
+    if others:  # an older version of the matrix, or another data dir
         console.print(
-            f"note: {len(stored) - len(rows)} stored rows of matrix {plan.matrix.name!r} belong to "
+            f"note: {others} stored rows of matrix {plan.matrix.name!r} belong to "
             "another configuration (options, budget or data dir) and are not shown"
         )
     results = Path(args.results_dir)

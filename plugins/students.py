@@ -108,7 +108,7 @@ _EPOCHS = Option(
 )
 
 
-def _with_learning_rate(model, options):
+def _with_schedule(model, options):
     """The module carries its learning rate and epochs; the training loop reads
     ``model.learning_rate`` and ``model.epochs``."""
     if options.get("learning_rate", 0.0) > 0:
@@ -177,7 +177,7 @@ def _transformer(options, ctx):
         )
     shape = {k: v for k, v in options.items() if k not in ("learning_rate", "epochs")}
     model = TransformerStudent(bert_classifier(ctx.vocab_size, ctx.num_labels, **shape))
-    return _with_learning_rate(model, options)
+    return _with_schedule(model, options)
 
 
 def _teacher_layers(options, ctx):
@@ -207,7 +207,7 @@ def _teacher_layers(options, ctx):
             f"student 'teacher-layers' reads the teacher's vocabulary ({vocab} ids), "
             f"but its input comes from a tokenizer of {ctx.vocab_size}"
         )
-    return _with_learning_rate(TransformerStudent(model), options)
+    return _with_schedule(TransformerStudent(model), options)
 
 
 def pretrained_path(model: str) -> str:
@@ -261,7 +261,7 @@ def _pretrained(options, ctx):
         raise BenchError(
             f"pretrained student {options['model']}: cannot load ({str(exc).splitlines()[0]})"
         ) from None
-    return _with_learning_rate(TransformerStudent(model, tokenizer), options)
+    return _with_schedule(TransformerStudent(model, tokenizer), options)
 
 
 _POOLED = frozenset({LOGITS, HIDDEN_STATES})  # hidden_states: the pooled features
