@@ -1,7 +1,11 @@
-"""Is a throughput difference the harness's or the machine's? The same student measured by the
-harness in a fresh subprocess, by the harness in this process, and by a plain timeit, one after
-another, twice: if timeit moves as much between its two runs as the harness does, the machine
-is what moves (on a shared VM the host's load is invisible to /proc/stat).
+"""Is a throughput difference the harness's, the allocator's or the machine's? The same student
+measured four ways one after another, twice: the harness in a fresh subprocess (steady
+allocator, as `bench run` measures), the harness in this process (glibc's default allocator,
+unless this script was started with STEADY_MALLOC's variables), a plain timeit in this
+process, and a plain timeit in a fresh subprocess with the steady allocator. If the in-process
+columns move between rounds and the fresh-subprocess ones do not, the allocator's state is
+what moves; if everything moves together, the machine does (on a shared VM the host's load
+is invisible to /proc/stat).
 
     BENCH_DATA_DIR=../shared/data python -m benchmarks.bench_measure_drift
 """
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import torch
 from distill_bench.matrix import load_matrix
-from distill_bench.measure import MeasureRequest, run_measurement
+from distill_bench.measure import MeasureRequest, in_fresh_interpreter, run_measurement
 
 from benchmarks.bench_measure_quality import plain_timeit, save_models, sst2_dev
 
@@ -24,8 +28,11 @@ def main() -> None:
     texts = sst2_dev()[:500]
     quick = load_matrix(Path(__file__).with_name("quick.toml")).measure
     config = dataclasses.asdict(dataclasses.replace(quick, threads=1, train_steps=0, variants=()))
-    print("| model | round | harness, subprocess | harness, in process | timeit |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print(
+        "| model | round | harness, fresh subprocess | harness, in process | timeit, in process "
+        "| timeit, fresh subprocess |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as tmp:
         models = save_models(Path(tmp))
         for name in ("mlp", "bilstm"):
@@ -35,7 +42,11 @@ def main() -> None:
                 sub = run_measurement(request, isolate=True)["cpu_throughput"]["median"]
                 own = run_measurement(request, isolate=False)["cpu_throughput"]["median"]
                 plain = plain_timeit(request, 3)
-                print(f"| {name} | {round_} | {sub:,.0f} | {own:,.0f} | {plain:,.0f} |", flush=True)
+                fresh = in_fresh_interpreter(plain_timeit, request, 3, threads=1)
+                print(
+                    f"| {name} | {round_} | {sub:,.0f} | {own:,.0f} | {plain:,.0f} | {fresh:,.0f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from distill_bench.batching import batched
 from distill_bench.environment import cpu_model
 from distill_bench.hf_teacher import load_classifier, load_tokenizer
 from distill_bench.matrix import load_matrix
-from distill_bench.measure import MeasureRequest, _build, run_measurement
+from distill_bench.measure import MeasureRequest, _build, in_fresh_interpreter, run_measurement
 from distill_bench.plugins.teachers import minilm_path
 from distill_bench.registry import load_registry
 from distill_bench.student_io import StudentContext, load_tokenizer_file, prepare, save_student
@@ -66,8 +66,10 @@ def save_models(root: Path) -> dict[str, tuple[str, str, dict, Path]]:
 
 
 def plain_timeit(request: MeasureRequest, repeats: int) -> float:
-    """Sentences/s of the same forward passes under timeit: best of ``repeats``."""
+    """Sentences/s of the same forward passes under timeit: best of ``repeats``. Run it
+    with in_fresh_interpreter, so it sees the threads and allocator the harness sees."""
     cfg = request.config
+    torch.set_num_threads(cfg["threads"])
     model, encode, logits = _build(request)
     texts = list(request.texts[: cfg["max_sentences"]])
     batches = [encode(b) for b in batched(texts, cfg["batch_size"])]
@@ -100,7 +102,7 @@ def measure_all(models, texts, threads: int) -> dict[str, dict]:
             "load": [r["background_load"] for r in runs],
             "discarded": [r["cpu_throughput"]["discarded"] for r in runs],
             "noisy": [r["noisy"] for r in runs],
-            "timeit": plain_timeit(request, 3),
+            "timeit": in_fresh_interpreter(plain_timeit, request, 3, threads=threads),
         }
     return figures
 
@@ -167,7 +169,8 @@ def write(args, sections: list[str], wall: float) -> None:
             "benchmarks/quick.toml: passes of >= 0.5 s, 3 quiet passes, median; a pass during "
             "which other processes used more than the cores left free + 10% of the machine is "
             "set aside and re-run (at most 12 passes). timeit: best of 3 repeats of the same "
-            "forward passes in this process.",
+            "forward passes, in a fresh interpreter with the harness's threads and allocator "
+            "settings (`STEADY_MALLOC`).",
             "- Targets: the two runs within 5%; harness speed-up / timeit speed-up within "
             "0.90-1.10.",
             "",

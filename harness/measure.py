@@ -9,6 +9,7 @@ so the memory figure is the model's own and no training state skews the timing.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import importlib
 import multiprocessing
 import os
@@ -19,6 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _STATUS = Path("/proc/self/status")
+
+# glibc's allocator, as it is by default, hands freed memory back to the OS between batches
+# and moves its mmap threshold as it goes, so a pass paid page faults that depended on the
+# allocator's history (and on the host's cost of a fault): the MLP's passes spread +-40% and
+# two fresh measurements differed by 20% (results/measure.md). Fixed like this, every pass
+# allocates as a warmed-up server does. Only a fresh interpreter reads these.
+STEADY_MALLOC = {
+    "MALLOC_MMAP_THRESHOLD_": str(32 << 20),  # glibc's largest; activations stay on the heap
+    "MALLOC_TRIM_THRESHOLD_": str(1 << 40),  # never give the heap back between batches
+}
 
 
 @dataclass(frozen=True)
@@ -317,6 +328,7 @@ def measure(request: MeasureRequest) -> dict:
     rss_before = _status_kb("VmRSS")
     model, encode, logits_fn = _build(request)
     result: dict = {"threads": torch.get_num_threads(), **count_parameters(model)}
+    result["allocator"] = {k: os.environ.get(k) for k in STEADY_MALLOC}  # None: glibc's default
     result["disk_bytes"] = sum(
         p.stat().st_size for p in Path(request.ckpt_dir).glob("*.safetensors")
     )
@@ -447,18 +459,30 @@ def run_measurement(request: MeasureRequest, isolate: bool = True) -> dict:
             torch.set_num_threads(threads)
         result["isolated"] = False
         return result
-    context = multiprocessing.get_context("spawn")
-    env_threads = str(request.config["threads"])
-    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    os.environ.update(OMP_NUM_THREADS=env_threads, MKL_NUM_THREADS=env_threads)
-    try:
+    result = in_fresh_interpreter(measure, request, threads=request.config["threads"])
+    result["isolated"] = True
+    return result
+
+
+def in_fresh_interpreter(fn, *args, threads: int):
+    """``fn(*args)`` in a spawned interpreter set up as every measurement is: ``threads``
+    OpenMP/MKL threads from the start, and the steady allocator."""
+    child = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), **STEADY_MALLOC}
+    with _environment(child):  # a spawned interpreter starts with this process's environment
+        context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-            result = pool.submit(measure, request).result()
+            return pool.submit(fn, *args).result()
+
+
+@contextlib.contextmanager
+def _environment(overrides: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    result["isolated"] = True
-    return result

@@ -36,7 +36,7 @@ STAGE_VERSIONS = {
     "transfer": 2,  # 2: harness-side leakage removal, dedup, size, composition
     "annotate": 2,
     "student": 3,  # 3: the teacher-confidence filter on the transfer set
-    "measure": 1,
+    "measure": 2,  # 2: steady allocator in the measuring subprocess (small models were 2-3x slow)
     "features": 1,
     "tokens": 1,  # a transfer set's student token ids, memory-mapped (harness/token_ids.py)
 }

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 import torch
 from conftest import synthetic_sentences
 from distill_bench.matrix import MeasureConfig
-from distill_bench.measure import MeasureRequest, count_parameters, run_measurement, summarize
+from distill_bench.measure import (
+    STEADY_MALLOC,
+    MeasureRequest,
+    count_parameters,
+    run_measurement,
+    summarize,
+)
 from distill_bench.registry import load_registry
 from distill_bench.student_io import StudentContext, load_wordpiece, save_student
 from torch import nn
@@ -121,6 +128,8 @@ def test_run_measurement_isolated_subprocess(student_request):
     result = run_measurement(student_request, isolate=True)
     assert result["isolated"] is True
     check_common(result, student_request)
+    assert result["allocator"] == STEADY_MALLOC  # the child allocates in steady state
+    assert all(os.environ.get(k) != v for k, v in STEADY_MALLOC.items())  # ours is untouched
     assert isinstance(result["peak_rss_mb"], float)
     assert result["peak_rss_mb"] >= 0
     # training holds gradients and optimizer state on top of the loaded weights
