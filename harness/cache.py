@@ -41,11 +41,14 @@ def sha256_file(path: Path) -> str:
 
 
 def fingerprint_tree(root: Path) -> str:
-    """Cheap identity of a data directory: relative paths, sizes and mtimes."""
-    h = hashlib.sha256(str(root.resolve()).encode())
+    """Identity of a data directory by content: relative paths and file bytes. Not its
+    location or mtimes, which change whenever the same files are copied again (a fresh
+    checkout of the data, another machine) and made every cached stage miss. Hashing reads
+    the files once per plan: about 0.25 s for the 63 MB of the bundled datasets."""
+    h = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        st = path.stat()
-        h.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
+        h.update(f"{path.relative_to(root).as_posix()}\0".encode())
+        h.update(sha256_file(path).encode())
     return h.hexdigest()[:20]
 
 

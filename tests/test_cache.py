@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 from distill_bench.cache import MANIFEST, Cache, fingerprint_tree, read_json, write_json
@@ -157,13 +158,25 @@ def test_fingerprint_changes_with_content(data_dir):
     assert fingerprint_tree(data_dir) != before
 
 
-def test_fingerprint_changes_with_mtime(data_dir):
-    """Same size, new modification time: the fingerprint changes."""
+def test_fingerprint_changes_with_same_size_content(data_dir):
+    """Same size, same modification time, other bytes: the fingerprint changes."""
     path = data_dir / "sst2" / "dev.tsv"
+    stat = path.stat()
     before = fingerprint_tree(data_dir)
+    path.write_text(path.read_text().replace("bad", "mad"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert fingerprint_tree(data_dir) != before
+
+
+def test_fingerprint_survives_a_fresh_copy_elsewhere(data_dir, tmp_path):
+    """The same files copied to another place with new mtimes (data provisioned again): the
+    same fingerprint, so cached teachers and students are found again."""
+    before = fingerprint_tree(data_dir)
+    copy = shutil.copytree(data_dir, tmp_path / "elsewhere", copy_function=shutil.copyfile)
+    path = copy / "sst2" / "dev.tsv"
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    assert fingerprint_tree(data_dir) != before
+    assert fingerprint_tree(copy) == before
 
 
 def test_fingerprint_changes_with_new_or_renamed_file(data_dir):
