@@ -23,8 +23,8 @@ _STATUS = Path("/proc/self/status")
 
 # glibc's allocator, as it is by default, hands freed memory back to the OS between batches
 # and moves its mmap threshold as it goes, so a pass paid page faults that depended on the
-# allocator's history (and on the host's cost of a fault): the MLP's passes spread +-40% and
-# two fresh measurements differed by 20% (results/measure.md). Fixed like this, every pass
+# allocator's history (and on the host's cost of a fault): the MLP measured at a third of its
+# speed and two fresh measurements differed by 20% (results/measure.md). Fixed, every pass
 # allocates as a warmed-up server does. Only a fresh interpreter reads these.
 STEADY_MALLOC = {
     "MALLOC_MMAP_THRESHOLD_": str(32 << 20),  # glibc's largest; activations stay on the heap
