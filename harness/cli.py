@@ -305,7 +305,7 @@ def cmd_run(args) -> int:
     executor = make_executor(
         args.executor,
         Path(args.matrix).read_text(encoding="utf-8"),
-        _data_source(data_dir),
+        plan.data_source,  # hashed once: the data dir is read whole to fingerprint it
         args.address,
         args.num_cpus,
         args.gpus_per_task,

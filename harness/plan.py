@@ -141,6 +141,7 @@ class Plan:
     teacher_rows: tuple[TeacherRow, ...]
     cells: tuple[Cell, ...]
     dropped: tuple[Dropped, ...]
+    data_source: str = ""  # the data fingerprint every data key carries; executors replan with it
 
 
 def resolve(entry: Entry, registry: Registry, where: str) -> Component:
@@ -360,5 +361,6 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                 )
             )
     return Plan(
-        matrix, tuple(stages.values()), tuple(teacher_rows.values()), tuple(cells), tuple(dropped)
-    )
+        matrix, tuple(stages.values()), tuple(teacher_rows.values()), tuple(cells), tuple(dropped),
+        data_source,
+    )  # fmt: skip
