@@ -17,19 +17,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
-from pathlib import Path
 
 import torch
 from distill_bench.batching import length_grouped_batches, pad
-from distill_bench.data import subsample
-from distill_bench.hf_teacher import _linear_warmup_decay, load_tokenizer
+from distill_bench.hf_teacher import adamw_with_warmup, load_tokenizer
+from distill_bench.matrix import Budget
 from distill_bench.metrics import task_metric
 from distill_bench.plugins.teachers import minilm_path
 from distill_bench.registry import load_registry
 from torch import nn
 from transformers import AutoModel
+
+from benchmarks.bench_teacher_schedule import load_task
 
 
 class PooledClassifier(nn.Module):
@@ -62,9 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    spec = load_registry().get("datasets", args.dataset)
-    data_dir = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
-    task = subsample(spec.factory(spec.resolve({}, args.dataset), data_dir), None, args.select, 0)
+    registry = load_registry()
+    task = load_task(registry, args.dataset, args.select)
     tokenizer = load_tokenizer(minilm_path())
 
     def encode(texts):
@@ -75,15 +74,10 @@ def main() -> None:
     labels, metric = torch.tensor(task.train.labels), task_metric(task)
     steps_per_epoch = math.ceil(len(train) / 32)
     total = steps_per_epoch * args.epochs
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=args.lr,
-    )
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _linear_warmup_decay(int(0.1 * total), total)
-    )
+    # the hf teacher's optimizer and schedule, at its default weight decay and warm-up
+    weight_decay = registry.get("teachers", "minilm-l6").resolve({}, "minilm-l6")["weight_decay"]
+    warmup = int(Budget().teacher_warmup * total)
+    optimizer, schedule = adamw_with_warmup(model, args.lr, weight_decay, warmup, total)
 
     def predict(ids):
         model.eval()

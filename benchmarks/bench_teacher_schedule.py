@@ -27,6 +27,13 @@ from distill_bench.metrics import task_metric
 from distill_bench.registry import load_registry
 
 
+def load_task(registry, dataset: str, select: int):
+    """The dataset from BENCH_DATA_DIR, all of train but a seed-0 selection slice of ``select``."""
+    spec = registry.get("datasets", dataset)
+    data_dir = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
+    return subsample(spec.factory(spec.resolve({}, dataset), data_dir), None, select, 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="cola")
@@ -39,9 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     registry = load_registry()
-    spec = registry.get("datasets", args.dataset)
-    data_dir = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
-    task = subsample(spec.factory(spec.resolve({}, args.dataset), data_dir), None, args.select, 0)
+    task = load_task(registry, args.dataset, args.select)
     budget = replace(Budget(), max_length=64, teacher_epochs=args.epochs,
                      teacher_batch_size=args.batch_size, teacher_lr=args.lr)  # fmt: skip
     teacher_spec = registry.get("teachers", args.teacher)

@@ -112,6 +112,22 @@ def _linear_warmup_decay(warmup: int, total: int) -> Callable[[int], float]:
     return factor
 
 
+def adamw_with_warmup(model, lr: float, weight_decay: float, warmup: int, total: int):
+    """(optimizer, schedule): AdamW without decay on biases and LayerNorm, linear warm-up
+    over ``warmup`` steps then linear decay to 0 at ``total``."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=lr,
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _linear_warmup_decay(warmup, total))
+    return optimizer, schedule
+
+
 class HFTeacher:
     def __init__(self, path: str, options: dict):
         self.path = path
@@ -166,19 +182,10 @@ class HFTeacher:
         eval_every = max(1, steps_per_epoch // max(1, budget.teacher_evals_per_epoch))
         bf16 = use_bf16(self.options["precision"], device)
 
-        # optimizer: AdamW without decay on biases and LayerNorm, linear warm-up then decay
-        decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-        no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-        optimizer = torch.optim.AdamW(
-            [
-                {"params": decay, "weight_decay": self.options["weight_decay"]},
-                {"params": no_decay, "weight_decay": 0.0},
-            ],
-            lr=budget.teacher_lr,
-        )
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, _linear_warmup_decay(int(budget.teacher_warmup * total_steps), total_steps)
-        )
+        optimizer, schedule = adamw_with_warmup(
+            model, budget.teacher_lr, self.options["weight_decay"],
+            int(budget.teacher_warmup * total_steps), total_steps,
+        )  # fmt: skip
         best_score, best_state, best_step, stale, step = -math.inf, None, 0, 0, 0
         evaluations, started = [], time.perf_counter()
         stop = False
