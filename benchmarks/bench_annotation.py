@@ -4,7 +4,7 @@
 
 On the same SST-2 train sentences and the same threads it times
 ``transformers.pipeline("text-classification")`` (its default batch_size 1, and batched)
-and ``distill_bench.annotate`` at every precision: one warm-up pass, then the median
+and ``distill_bench.stages.annotation.annotators`` at every precision: one warm-up pass, then the median
 of several timed passes with their range. Each precision's logits are compared with
 fp32's (label agreement, mean and max absolute logit error) and with the gold labels.
 
@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from distill_bench.annotate import PRECISIONS, agreement, load_annotator
-from distill_bench.environment import cpu_model
-from distill_bench.measure import _time_passes, summarize
+from distill_bench.stages.annotation.annotators import PRECISIONS, agreement, load_annotator
+from distill_bench.stages.measure.environment import cpu_model
+from distill_bench.stages.measure.timing import _time_passes, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 3.0  # the issue's target: at least 3x the default pipeline's throughput
@@ -70,7 +70,7 @@ def pick_sentences(data_dir: Path, n: int, n_probe: int, seed: int):
 def fit_probe(model, tokenizer, texts, labels, max_length: int, seed: int) -> float:
     """Fit ``model.classifier`` (nn.Linear) as a logistic regression on its own inputs,
     the body frozen and untouched; returns the probe's training accuracy."""
-    from distill_bench.batching import length_grouped_batches, pad
+    from distill_bench.stages.batching import length_grouped_batches, pad
 
     head = model.classifier
     if not isinstance(head, torch.nn.Linear):
@@ -108,7 +108,7 @@ def fit_probe(model, tokenizer, texts, labels, max_length: int, seed: int) -> fl
 def prepare_teacher(args, probe_texts, probe_labels, out: Path) -> tuple[Path, str]:
     """The checkpoint every method loads: --checkpoint as is, or the packaged MiniLM
     with a probe or random head, saved once so all methods share one set of weights."""
-    from distill_bench.hf_teacher import load_classifier, load_tokenizer
+    from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
 
     if args.checkpoint:
         return Path(args.checkpoint), f"`{args.checkpoint}` (its own classifier head)"
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     torch.set_num_threads(args.threads)
     import transformers
-    from distill_bench.hf_teacher import load_classifier, load_tokenizer
+    from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
     from transformers import pipeline
 
     texts, gold, probe_texts, probe_labels = pick_sentences(

@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from distill_bench.batching import length_grouped_batches, pad
-from distill_bench.distill import distill, make_optimizers
-from distill_bench.environment import cpu_model
-from distill_bench.matrix import Budget
+from distill_bench.matrix.model import Budget
+from distill_bench.plugin_api.registry import load_registry
 from distill_bench.plugins.teachers import minilm_path
-from distill_bench.registry import load_registry
-from distill_bench.student_io import StudentContext, encode_words, load_tokenizer_file
+from distill_bench.stages.batching import length_grouped_batches, pad
+from distill_bench.stages.measure.environment import cpu_model
+from distill_bench.stages.student.io import StudentContext, encode_words, load_tokenizer_file
+from distill_bench.stages.student.loop import distill, make_optimizers
 
 
 def sentences(n: int) -> list[str]:

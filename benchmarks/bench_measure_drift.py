@@ -17,8 +17,12 @@ import tempfile
 from pathlib import Path
 
 import torch
-from distill_bench.matrix import load_matrix
-from distill_bench.measure import MeasureRequest, in_fresh_interpreter, run_measurement
+from distill_bench.matrix.model import load_matrix
+from distill_bench.stages.measure.timing import (
+    MeasureRequest,
+    in_fresh_interpreter,
+    run_measurement,
+)
 
 from benchmarks.bench_measure_quality import plain_timeit, save_models, sst2_dev
 

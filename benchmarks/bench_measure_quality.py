@@ -26,14 +26,24 @@ import timeit
 from pathlib import Path
 
 import torch
-from distill_bench.batching import batched
-from distill_bench.environment import cpu_model
-from distill_bench.hf_teacher import load_classifier, load_tokenizer
-from distill_bench.matrix import load_matrix
-from distill_bench.measure import MeasureRequest, _build, in_fresh_interpreter, run_measurement
+from distill_bench.matrix.model import load_matrix
+from distill_bench.plugin_api.registry import load_registry
 from distill_bench.plugins.teachers import minilm_path
-from distill_bench.registry import load_registry
-from distill_bench.student_io import StudentContext, load_tokenizer_file, prepare, save_student
+from distill_bench.stages.batching import batched
+from distill_bench.stages.measure.environment import cpu_model
+from distill_bench.stages.measure.timing import (
+    MeasureRequest,
+    _build,
+    in_fresh_interpreter,
+    run_measurement,
+)
+from distill_bench.stages.student.io import (
+    StudentContext,
+    load_tokenizer_file,
+    prepare,
+    save_student,
+)
+from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
 
 STUDENTS = ("mlp", "bilstm")
 

@@ -53,13 +53,13 @@ def one(size: int, mode: str, work: Path) -> dict:
     """Run in a fresh process: one epoch over ``size`` sentences, ids held as ``mode``."""
     import numpy as np
     import torch
-    from distill_bench.distill import distill
-    from distill_bench.matrix import Budget
+    from distill_bench.matrix.model import Budget
+    from distill_bench.plugin_api.registry import load_registry
     from distill_bench.plugins.datasets import imdb_unsup_sentences
     from distill_bench.plugins.teachers import minilm_path
-    from distill_bench.registry import load_registry
-    from distill_bench.student_io import StudentContext, encode_words, load_tokenizer_file
-    from distill_bench.token_ids import TokenIds, write_token_ids
+    from distill_bench.stages.student.io import StudentContext, encode_words, load_tokenizer_file
+    from distill_bench.stages.student.loop import distill
+    from distill_bench.stages.student.token_ids import TokenIds, write_token_ids
     from safetensors.numpy import load_file, save_file
 
     torch.set_num_threads(2)
@@ -134,7 +134,7 @@ def main() -> None:
                                      cwd=HERE.parent).stdout  # fmt: skip
                 rows.append(json.loads(out.strip().splitlines()[-1]))
                 print(rows[-1], flush=True)
-    from distill_bench.environment import cpu_model
+    from distill_bench.stages.measure.environment import cpu_model
 
     lines = [
         "# Streaming a large transfer set through a student epoch",

@@ -23,9 +23,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from distill_bench.augment import normalise
-from distill_bench.augment_tang import load_tagger, tag, tang_augment
-from distill_bench.environment import cpu_model
+from distill_bench.plugins.augmenters.tang import load_tagger, tag, tang_augment
+from distill_bench.stages.measure.environment import cpu_model
+from distill_bench.stages.transfer.build import normalise
 
 from benchmarks.bench_annotation import read_sst2
 

@@ -20,12 +20,13 @@ import math
 import time
 
 import torch
-from distill_bench.batching import length_grouped_batches, pad
-from distill_bench.hf_teacher import adamw_with_warmup, load_tokenizer
-from distill_bench.matrix import Budget
-from distill_bench.metrics import task_metric
+from distill_bench.matrix.model import Budget
+from distill_bench.plugin_api.metrics import task_metric
+from distill_bench.plugin_api.registry import load_registry
 from distill_bench.plugins.teachers import minilm_path
-from distill_bench.registry import load_registry
+from distill_bench.plugins.teachers.hf import adamw_with_warmup
+from distill_bench.stages.batching import length_grouped_batches, pad
+from distill_bench.stages.teacher.checkpoint import load_tokenizer
 from torch import nn
 from transformers import AutoModel
 

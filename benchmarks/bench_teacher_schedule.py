@@ -20,11 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from distill_bench import hf_teacher
-from distill_bench.data import subsample
-from distill_bench.matrix import Budget
-from distill_bench.metrics import task_metric
-from distill_bench.registry import load_registry
+from distill_bench.matrix.model import Budget
+from distill_bench.plugin_api.metrics import task_metric
+from distill_bench.plugin_api.registry import load_registry
+from distill_bench.plugin_api.tasks import subsample
+from distill_bench.plugins.teachers import hf as hf_teacher
 
 
 def load_task(registry, dataset: str, select: int):

@@ -12,12 +12,12 @@ import argparse
 import os
 from pathlib import Path
 
-from distill_bench.cli import _data_dir, _data_source, planned_rows
-from distill_bench.matrix import load_matrix
-from distill_bench.plan import make_plan
-from distill_bench.plots import write_plots
-from distill_bench.registry import load_registry
-from distill_bench.store import Store
+from distill_bench.cli.main import _data_dir, _data_source, planned_rows
+from distill_bench.matrix.model import load_matrix
+from distill_bench.matrix.plan import make_plan
+from distill_bench.plugin_api.registry import load_registry
+from distill_bench.report.plots import write_plots
+from distill_bench.store.results import Store
 
 MATRICES = ("intel-sst2", "intel-emotion", "intel-cola")
 

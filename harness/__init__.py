@@ -1,8 +1,8 @@
 """distill-bench: a benchmark harness for distilling BERT-family text classifiers."""
 
-from .errors import BenchError
-from .hookspecs import hookimpl
-from .specs import (
+from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.hookspecs import hookimpl
+from distill_bench.plugin_api.specs import (
     AugmenterSpec,
     DatasetSpec,
     LossSpec,

@@ -14,11 +14,16 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from distill_bench.batching import pad
-from distill_bench.distill import Batch, as_output, make_optimizers, optimizer_step
+from distill_bench.plugin_api.registry import load_registry
 from distill_bench.plugins.teachers import minilm_path
-from distill_bench.registry import load_registry
-from distill_bench.student_io import StudentContext, encode_words, load_tokenizer_file, prepare
+from distill_bench.stages.batching import pad
+from distill_bench.stages.student.io import (
+    StudentContext,
+    encode_words,
+    load_tokenizer_file,
+    prepare,
+)
+from distill_bench.stages.student.loop import Batch, as_output, make_optimizers, optimizer_step
 
 THREADS = int(os.environ.get("BENCH_MICRO_THREADS", "1"))  # 1: steadier on a shared machine
 
@@ -108,8 +113,8 @@ def test_training_step(benchmark, plugin, tokenizer, sentences):
 
 @pytest.fixture(scope="module")
 def annotator(tmp_path_factory):
-    from distill_bench.annotate import load_annotator
-    from distill_bench.hf_teacher import load_classifier, load_tokenizer
+    from distill_bench.stages.annotation.annotators import load_annotator
+    from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
 
     folder = tmp_path_factory.mktemp("teacher")
     load_classifier(minilm_path(), num_labels=2, label_names=("neg", "pos")).save_pretrained(folder)

@@ -1,0 +1,338 @@
+"""Executors: how a run's pending rows get computed.
+
+``local`` runs them in this process, one at a time (``Runner.run``). ``ray`` turns the
+plan's stages into Ray tasks: teacher fine-tunes and transfer sets first, then annotation
+and teacher features, then one task per row (student training, evaluation, measurement),
+each task waiting on the ones it reads. Workers rebuild the plan from the matrix text and
+the settings (the plan is pure data), read and write the stage cache on a path every node
+sees, and send their rows back; the driver alone writes the results store.
+
+A stage that fails in a worker fails the rows that read it (with its stage and error), not
+the matrix; a worker that dies (killed for memory, a lost node) fails its row the same way
+once Ray's own retries are spent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from distill_bench.execute.runner import Runner, RunSummary, StageFailed, summary_line
+from distill_bench.matrix.plan import Cell, TeacherRow, loss_profile
+from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.specs import TEACHER_LOGITS
+from distill_bench.store.results import ResultRow
+
+EXECUTORS = ("local", "ray")
+GPU_STAGES = ("teacher", "annotate", "features", "row")  # stages that run a model
+
+
+class LocalExecutor:
+    """In this process, one row at a time."""
+
+    def run(self, runner: Runner) -> RunSummary:
+        return runner.run()
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Everything a worker needs to rebuild the driver's plan and runner."""
+
+    matrix_text: str
+    matrix_path: str
+    data_source: str  # the plan's data fingerprint, so keys match the driver's
+    cache_dir: str
+    data_dir: str | None
+    plugin_modules: tuple[str, ...] = ()
+    disabled: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+
+class CollectedRows:
+    """A worker's stand-in for the store: rows are kept for the driver, never written."""
+
+    def __init__(self):
+        self.rows: list[ResultRow] = []
+
+    def put(self, row: ResultRow) -> None:
+        self.rows.append(row)
+
+
+_RUNNERS: dict[str, tuple[Runner, dict]] = {}  # per worker process: settings id -> runner, items
+
+
+def worker_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
+    """The runner for these settings in this worker process, built once (its memo of
+    loaded stages is then shared by the tasks this process runs)."""
+    if settings.id not in _RUNNERS:
+        import importlib
+
+        from distill_bench.matrix.model import parse_matrix
+        from distill_bench.matrix.plan import make_plan
+        from distill_bench.plugin_api.registry import collect, make_plugin_manager
+        from distill_bench.store.cache import Cache
+
+        extra = [importlib.import_module(m) for m in settings.plugin_modules]
+        registry = collect(make_plugin_manager(disabled=settings.disabled, extra=extra))
+        plan = make_plan(
+            parse_matrix(settings.matrix_text, settings.matrix_path), registry, settings.data_source
+        )
+        runner = Runner(
+            plan,
+            registry,
+            Cache(Path(settings.cache_dir)),
+            CollectedRows(),
+            Path(settings.data_dir) if settings.data_dir else None,
+            plugin_modules=settings.plugin_modules,
+            disabled=settings.disabled,
+        )
+        items = {r.key: ("teacher", r) for r in plan.teacher_rows} | {
+            c.key: ("student", c) for c in plan.cells
+        }
+        _RUNNERS[settings.id] = (runner, items)
+    return _RUNNERS[settings.id]
+
+
+def _counted(runner: Runner, work) -> dict:
+    """Run ``work``; what it computed (stage kind -> count) and how it ended."""
+    before = dict(runner.summary.computed)
+    outcome: dict = {}
+    try:
+        outcome["value"] = work()
+    except StageFailed as failure:
+        outcome["failed"] = [failure.stage, failure.error]
+    except BenchError as exc:  # bad input: the driver stops the run with this message
+        outcome["bench_error"] = str(exc)
+    outcome["computed"] = {
+        k: v - before.get(k, 0) for k, v in runner.summary.computed.items() if v != before.get(k)
+    }
+    return outcome
+
+
+def _inherit_failures(runner: Runner, upstream: tuple[dict, ...]) -> None:
+    """Mark stages that failed in other tasks as failed here: the rows reading them fail
+    with that stage and error, and nothing is recomputed."""
+    for result in upstream:
+        if "failed" in result:
+            runner._failed[result["key"]] = StageFailed(*result["failed"])
+
+
+def _task_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
+    """The worker's runner, on the device Ray gave this task: a worker process is reused
+    by tasks with and without a GPU."""
+    import ray
+    import torch
+
+    runner, items = worker_runner(settings)
+    runner.device = torch.device("cuda" if ray.get_gpu_ids() else "cpu")
+    return runner, items
+
+
+def stage_task(settings: WorkerSettings, kind: str, item_key: str, *upstream: dict) -> dict:
+    """Compute one shared stage (teacher, transfer, annotate, features) of an item."""
+    runner, items = _task_runner(settings)
+    _, item = items[item_key]
+    _inherit_failures(runner, upstream)
+    compute = {
+        "teacher": runner.teacher,
+        "transfer": runner.transfer,
+        "annotate": runner.annotation,
+        "features": runner.features,
+    }[kind]
+    outcome = _counted(runner, lambda: compute(item))
+    outcome.pop("value", None)  # the stage's output stays in the cache (and this worker's memo)
+    return {"key": stage_key(kind, item), **outcome}
+
+
+def row_task(settings: WorkerSettings, item_key: str, *upstream: dict) -> dict:
+    """Compute one row (a cell's student, or a teacher's row) and send it back."""
+    runner, items = _task_runner(settings)
+    role, item = items[item_key]
+    _inherit_failures(runner, upstream)
+    runner.store.rows.clear()
+    outcome = _counted(
+        runner, lambda: runner.teacher_row(item) if role == "teacher" else runner.cell_row(item)
+    )
+    outcome["row"] = outcome.pop("value", None)
+    return outcome
+
+
+def stage_key(kind: str, item: TeacherRow | Cell) -> str:
+    return {
+        "teacher": item.teacher_key,
+        "transfer": getattr(item, "transfer_key", ""),
+        "annotate": getattr(item, "annotate_key", ""),
+        "features": getattr(item, "features_key", "") or "",
+    }[kind]
+
+
+@dataclass
+class RayExecutor:
+    """Stages as Ray tasks on an existing cluster (``address``) or a local one."""
+
+    matrix_text: str
+    data_source: str
+    address: str | None = None
+    num_cpus: int | None = None  # for a local cluster started here; None: all of them
+    gpus_per_task: float | None = None  # None: 1 when the cluster has GPUs, else 0
+    _cluster: dict | None = field(default=None, repr=False)  # resources, asked once a run
+
+    def _init(self):
+        try:
+            import ray
+        except ImportError:
+            raise BenchError("--executor ray needs Ray: pip install 'distill-bench[ray]'") from None
+        address = self.address or os.environ.get("RAY_ADDRESS")
+        if not ray.is_initialized():
+            if address:
+                try:
+                    ray.init(address=address)
+                except ConnectionError as exc:
+                    raise BenchError(f"Ray address {address}: no cluster there ({exc})") from None
+            else:  # a new cluster for this run, even if `ray start` left one on this machine
+                ray.init(address="local", num_cpus=self.num_cpus, include_dashboard=False)
+        return ray
+
+    def _resources(self, ray, runner: Runner, kind: str, item) -> dict:
+        if self._cluster is None:
+            self._cluster = ray.cluster_resources()
+        cluster = self._cluster
+        gpus = self.gpus_per_task
+        if gpus is None:
+            gpus = 1.0 if cluster.get("GPU", 0) > 0 else 0.0
+        elif gpus > cluster.get("GPU", 0):  # such a task would wait forever
+            raise BenchError(
+                f"--gpus-per-task {gpus:g}: the Ray cluster has {cluster.get('GPU', 0):g} GPUs"
+            )
+        cpus = 1.0
+        if kind == "row":  # measuring throughput with N threads wants N free cores
+            cpus = float(min(max(1, runner.plan.matrix.measure.threads), cluster.get("CPU", 1)))
+        resources = {"num_cpus": cpus, "num_gpus": gpus if kind in GPU_STAGES else 0.0}
+        # a plugin spec may say what it needs, e.g. resources = {"num_gpus": 1, "memory": 8e9}
+        spec = None
+        if kind in ("teacher", "annotate", "features"):
+            spec = runner.registry.get("teachers", item.teacher.plugin)
+        elif kind == "row":
+            spec = runner.registry.get(
+                "students" if isinstance(item, Cell) else "teachers",
+                item.student.plugin if isinstance(item, Cell) else item.teacher.plugin,
+            )
+        resources.update(getattr(spec, "resources", None) or {})
+        return resources
+
+    def run(self, runner: Runner) -> RunSummary:
+        import time
+
+        ray = self._init()
+        started = time.perf_counter()
+        settings = WorkerSettings(
+            matrix_text=self.matrix_text,
+            matrix_path=runner.plan.matrix.path,
+            data_source=self.data_source,
+            cache_dir=str(Path(runner.cache.root).resolve()),
+            data_dir=str(Path(runner.data_dir).resolve()) if runner.data_dir else None,
+            plugin_modules=tuple(runner.plugin_modules),
+            disabled=tuple(runner.disabled),
+        )
+        remote_stage = ray.remote(stage_task)
+        remote_row = ray.remote(row_task)
+        settings_ref = ray.put(settings)
+        stages: dict[str, object] = {}  # stage key -> its task's result ref
+
+        def stage(kind: str, item, *upstream):
+            key = stage_key(kind, item)
+            if key not in stages:
+                options = self._resources(ray, runner, kind, item)
+                stages[key] = remote_stage.options(**options).remote(
+                    settings_ref, kind, item.key, *upstream
+                )
+            return stages[key]
+
+        rows: dict[object, tuple[str, object]] = {}
+        for role, item in runner.pending():
+            upstream = [stage("teacher", item)]
+            if role == "student":
+                transfer = stage("transfer", item)
+                upstream.append(transfer)
+                if TEACHER_LOGITS in loss_profile(runner.registry, item.loss).uses:
+                    upstream.append(stage("annotate", item, upstream[0], transfer))
+                if item.features_key:
+                    upstream.append(stage("features", item, upstream[0], transfer))
+            options = self._resources(ray, runner, "row", item)
+            ref = remote_row.options(**options).remote(settings_ref, item.key, *upstream)
+            rows[ref] = (role, item)
+        waiting = list(rows)
+        try:
+            while waiting:
+                done, waiting = ray.wait(waiting, num_returns=1)
+                self._collect(ray, runner, done[0], *rows[done[0]])
+            for ref in stages.values():  # stages' counts; every one has finished by now
+                try:
+                    outcome = ray.get(ref)
+                except ray.exceptions.RayError:  # its worker died; its rows say so
+                    continue
+                self._add_computed(runner, outcome)
+        finally:  # interrupted: nothing keeps computing for a driver that is gone
+            for ref in [*waiting, *stages.values()]:
+                ray.cancel(ref)
+        runner.summary.seconds = time.perf_counter() - started
+        return runner.summary
+
+    @staticmethod
+    def _add_computed(runner: Runner, outcome: dict) -> None:
+        if "bench_error" in outcome:
+            raise BenchError(outcome["bench_error"])
+        for kind, n in outcome.get("computed", {}).items():
+            runner.summary.computed[kind] = runner.summary.computed.get(kind, 0) + n
+
+    def _collect(self, ray, runner: Runner, ref, role: str, item) -> None:
+        """Store a finished row; a worker that died fails its row here, on the driver."""
+        try:
+            outcome = ray.get(ref)
+        except ray.exceptions.RayError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, BenchError):
+                raise BenchError(str(cause)) from None
+            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+            # fail the row through the runner, so it has the same names and config; every
+            # stage it reads is marked failed, so the driver computes none of them itself
+            for kind in ("teacher", "transfer", "annotate", "features", "student"):
+                key = (
+                    getattr(item, "student_key", "") if kind == "student" else stage_key(kind, item)
+                )
+                if key and key not in runner._memo:
+                    runner._failed[key] = StageFailed("worker", error)
+            row = runner.teacher_row(item) if role == "teacher" else runner.cell_row(item)
+            runner.progress.log(summary_line(row))
+            return
+        self._add_computed(runner, outcome)
+        row = outcome["row"]
+        runner.store.put(row)
+        if row.status == "ok":
+            runner.summary.ok += 1
+        else:
+            runner.summary.failed += 1
+        runner.progress.log(summary_line(row))
+
+
+def make_executor(
+    name: str,
+    matrix_text: str,
+    data_source: str,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    gpus_per_task: float | None = None,
+):
+    if name == "local":
+        if address:
+            raise BenchError("--address is for --executor ray")
+        return LocalExecutor()
+    if name == "ray":
+        return RayExecutor(matrix_text, data_source, address, num_cpus, gpus_per_task)
+    raise BenchError(f"unknown executor {name!r} (executors: {', '.join(EXECUTORS)})")

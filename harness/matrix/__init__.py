@@ -1,0 +1,7 @@
+"""The matrix file and the pure planner. No torch.
+
+Owns the TOML model (axes, budget, measurement settings), the expansion of the cartesian
+product into cells and teacher rows, the dropping of impossible cells with a reason, and
+the content keys (with the stage versions) that name every cached stage. Imports only
+``plugin_api``.
+"""

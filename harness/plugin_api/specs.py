@@ -1,0 +1,270 @@
+"""The typed register objects a plugin hands to ``register(...)``.
+
+A spec is data: a name, a factory that builds the component (heavy imports happen
+inside the factory, never at registration), typed options with defaults, and the
+capability flags the planner uses to refuse impossible cells before anything trains.
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from distill_bench.plugin_api.errors import BenchError
+
+KINDS: tuple[str, ...] = ("datasets", "teachers", "students", "losses", "augmenters")
+SINGULAR: dict[str, str] = {kind: "loss" if kind == "losses" else kind[:-1] for kind in KINDS}
+
+# Capability vocabulary shared by students, teachers and losses.
+LOGITS = "logits"
+HIDDEN_STATES = "hidden_states"
+ATTENTIONS = "attentions"
+GOLD_LABELS = "gold_labels"
+TEACHER_LOGITS = "teacher_logits"
+TEACHER_FEATURES = "teacher_features"  # teacher hidden states / attention maps
+
+_OPTION_TYPES = (bool, int, float, str, list)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One typed, defaulted knob of a component, validated before any run starts.
+
+    A default of None makes the option required."""
+
+    name: str
+    type: type
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in _OPTION_TYPES:
+            raise TypeError(f"option {self.name!r}: type must be one of {_OPTION_TYPES}")
+
+    def coerce(self, value: Any, where: str) -> Any:
+        """Return ``value`` checked against this option, or raise a one-line BenchError."""
+        ok = isinstance(value, self.type)
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True  # TOML writes 4 for 4.0; accept it
+        if self.type is int and isinstance(value, bool):
+            ok = False  # bool is an int subclass in Python, never in a config
+        if not ok:
+            raise BenchError(
+                f"{where}: option {self.name!r} must be {self.type.__name__}, "
+                f"got {type(value).__name__} {value!r}"
+            )
+        if self.choices is not None and value not in self.choices:
+            raise BenchError(
+                f"{where}: option {self.name!r} must be one of {list(self.choices)}, got {value!r}"
+            )
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spec:
+    """What every kind has in common."""
+
+    kind: ClassVar[str] = ""
+    name: str
+    factory: Callable[..., Any] = field(compare=False, repr=False)
+    description: str = ""
+    options: tuple[Option, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name or self.name != self.name.lower() or " " in self.name or "_" in self.name:
+            raise ValueError(f"{self.kind} name {self.name!r} must be kebab-case")
+        names = [o.name for o in self.options]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.kind} {self.name!r} declares an option twice")
+
+    def resolve(self, given: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """Defaults filled in, every given option type-checked, unknown names refused."""
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            expected = ", ".join(sorted(known)) or "none"
+            raise BenchError(
+                f"{where}: unknown option {unknown[0]!r} for {SINGULAR[self.kind]} {self.name!r} "
+                f"(options: {expected})"
+            )
+        missing = [n for n, o in sorted(known.items()) if o.default is None and n not in given]
+        if missing:
+            raise BenchError(
+                f"{where}: {SINGULAR[self.kind]} {self.name!r} needs option {missing[0]!r} "
+                f"({known[missing[0]].help or known[missing[0]].type.__name__})"
+            )
+        return {
+            name: opt.coerce(given[name], where) if name in given else opt.default
+            for name, opt in sorted(known.items())
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetSpec(Spec):
+    """factory(options: dict, data_dir: Path | None) -> distill_bench.plugin_api.tasks.TaskData"""
+
+    kind: ClassVar[str] = "datasets"
+    primary_metric: str = "accuracy"
+    num_labels: int | None = None  # None when it depends on options
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeacherSpec(Spec):
+    """factory(options: dict) -> an object with finetune/annotate/load (see hookspecs)."""
+
+    kind: ClassVar[str] = "teachers"
+    exposes: frozenset[str] = frozenset({LOGITS, HIDDEN_STATES, ATTENTIONS})
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudentSpec(Spec):
+    """factory(options: dict, ctx: distill_bench.stages.student.io.StudentContext) -> torch.nn.Module"""
+
+    kind: ClassVar[str] = "students"
+    exposes: frozenset[str] = frozenset({LOGITS})
+    special_tokens: bool = False  # input carries [CLS] ... [SEP] (transformer students)
+
+
+# Options a student can declare to let the harness choose its vocabulary: the teacher's
+# WordPiece (default) or a word-level vocabulary built from the transfer set.
+VOCAB_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "vocab",
+        str,
+        "wordpiece",
+        "the teacher's WordPiece vocabulary or a word-level one",
+        choices=("wordpiece", "word"),
+    ),  # fmt: skip
+    Option("vocab_size", int, 10_000, "word-level vocabulary: most frequent words kept"),
+    Option("min_count", int, 1, "word-level vocabulary: minimum count of a kept word"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LossSpec(Spec):
+    """factory(options: dict) -> callable(student_out: dict, batch) -> scalar tensor"""
+
+    kind: ClassVar[str] = "losses"
+    needs: frozenset[str] = frozenset({LOGITS})  # what the student (and teacher) must expose
+    uses: frozenset[str] = frozenset()  # GOLD_LABELS and/or TEACHER_LOGITS
+    # Which teacher internals to annotate for this loss, from its resolved options (pure,
+    # no torch): (hidden-state layers, as transformers counts them with 0 = embeddings;
+    # whether attention maps are needed). None: logits only.
+    teacher_features: Callable[[dict[str, Any]], tuple[tuple[int, ...], bool]] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+
+# Options every augmenter takes, added to each AugmenterSpec and handled once by the
+# harness (distill_bench.stages.transfer.build), never by the plugin: its factory sees its own options.
+TRANSFER_OPTIONS: tuple[Option, ...] = (
+    Option(
+        "size",
+        str,
+        "",
+        "transfer-set size: '20x' = 20 times the labelled set, '100000' = that many, "
+        "'' = all the augmenter makes (a TOML integer works too); capped by "
+        "[budget].max_transfer_examples",
+    ),
+    Option("seed", int, -1, "augmentation seed; -1 = the cell's seed"),
+    Option("dedup", bool, True, "drop repeated texts (case and whitespace ignored)"),
+    Option(
+        "include_labelled",
+        bool,
+        True,
+        "the labelled training examples (with gold labels) open the transfer set",
+    ),
+    Option(
+        "min_confidence",
+        float,
+        0.0,
+        "teacher max-probability under which a transfer example is unsure (0 = no filter); "
+        "applied after annotation, at the student stage",
+    ),
+    Option(
+        "unsure",
+        str,
+        "drop",
+        "what happens to unsure examples: drop them, or downweight them (keep a seeded "
+        "share `unsure_weight` of them: their expected weight in the loss)",
+        choices=("drop", "downweight"),
+    ),
+    Option("unsure_weight", float, 0.5, "downweight: the share of unsure examples kept"),
+)
+# The ones read after annotation: they change the student stage's key, not the transfer set's.
+FILTER_OPTIONS: frozenset[str] = frozenset({"min_confidence", "unsure", "unsure_weight"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class AugmenterSpec(Spec):
+    """factory(options: dict) -> callable(ctx: distill_bench.stages.transfer.build.AugmentContext) -> TransferSet
+
+    ``options`` holds the spec's own options; TRANSFER_OPTIONS are appended to every spec
+    (``bench list`` shows them) and handled by the harness."""
+
+    kind: ClassVar[str] = "augmenters"
+    gold_labels: bool = False  # True when every transfer example carries its gold label
+    # True when build reads the fine-tuned teacher (ctx.teacher_tokenizer / embeddings):
+    # its transfer set then depends on the teacher; otherwise it is shared across teachers
+    needs_teacher: bool = False
+
+    def __post_init__(self) -> None:
+        common = {o.name for o in TRANSFER_OPTIONS}
+        own = tuple(o for o in self.options if o not in TRANSFER_OPTIONS)
+        clash = sorted(common & {o.name for o in own})
+        if clash:
+            raise ValueError(
+                f"augmenter {self.name!r}: option {clash[0]!r} is common to every augmenter "
+                "(distill_bench.plugin_api.specs.TRANSFER_OPTIONS); the harness handles it"
+            )
+        object.__setattr__(self, "options", own + TRANSFER_OPTIONS)
+        super().__post_init__()
+
+    @property
+    def own_options(self) -> tuple[Option, ...]:
+        return tuple(o for o in self.options if o not in TRANSFER_OPTIONS)
+
+    def resolve(self, given: Mapping[str, Any], where: str) -> dict[str, Any]:
+        given = dict(given)
+        size = given.get("size")
+        if isinstance(size, int) and not isinstance(size, bool):
+            given["size"] = str(size)  # size = 100000 in TOML means '100000'
+        resolved = super().resolve(given, where)
+        check_transfer_options(resolved, where)
+        return resolved
+
+
+def parse_size(size: str, where: str = "size") -> tuple[str, float] | None:
+    """``''`` -> None; ``'20x'`` -> ('factor', 20.0); ``'100000'`` / ``'100_000'`` ->
+    ('count', 100000.0). Anything else is a one-line BenchError."""
+    text = size.strip().replace("_", "").replace(",", "")
+    if not text:
+        return None
+    try:
+        if text.lower().endswith("x"):
+            value, kind = float(text[:-1]), "factor"
+        else:
+            value, kind = float(int(text)), "count"
+    except ValueError:
+        value, kind = -1.0, ""
+    if not kind or value <= 0:
+        raise BenchError(
+            f"{where}: option 'size' must be a positive multiple like '20x' or a count like "
+            f"'100000' (or '' for all), got {size!r}"
+        )
+    return kind, value
+
+
+def check_transfer_options(options: Mapping[str, Any], where: str) -> None:
+    parse_size(options["size"], where)
+    for name in ("min_confidence", "unsure_weight"):
+        if not 0.0 <= options[name] <= 1.0:
+            raise BenchError(f"{where}: option {name!r} must be in [0, 1], got {options[name]!r}")
+
+
+SPEC_TYPES: dict[str, type[Spec]] = {
+    cls.kind: cls for cls in (DatasetSpec, TeacherSpec, StudentSpec, LossSpec, AugmenterSpec)
+}

@@ -1,0 +1,131 @@
+"""Leaderboard plots (matplotlib, an optional extra: ``pip install distill-bench[plots]``).
+
+Three figures per matrix, one panel per dataset, from the same entries as the tables:
+score vs parameters and score vs CPU batch-1 latency with the Pareto frontier drawn, and
+(student score / teacher score) % vs parameters as in the Intel distillation study's figures.
+Each is written as PNG and SVG next to the markdown that links them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.metrics import METRIC_LABELS
+from distill_bench.report.leaderboard import Entry, leaderboards
+from distill_bench.store.results import ResultRow
+
+PLOTS_INSTALL = 'pip install "distill-bench[plots]"  (matplotlib)'
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise BenchError(f"plots need matplotlib: {PLOTS_INSTALL}") from None
+    matplotlib.use("Agg")  # files only, no display
+    matplotlib.rcParams["svg.fonttype"] = "none"  # SVG text stays text: small and searchable
+    matplotlib.rcParams["svg.hashsalt"] = "distill-bench"  # stable ids: same rows, same file
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# (suffix, caption, x value, y value, x label, y label, frontier flag)
+FIGURES = (
+    (
+        "score-vs-params",
+        "Score vs parameters (Pareto frontier joined)",
+        lambda e: e.params_total,
+        lambda e: e.score,
+        "parameters (log)",
+        "{metric}",
+        lambda e: e.pareto_size,
+    ),
+    (
+        "score-vs-latency",
+        "Score vs CPU batch-1 latency p50 (Pareto frontier joined)",
+        lambda e: e.latency_p50_ms,
+        lambda e: e.score,
+        "CPU latency p50, batch 1 (ms, log)",
+        "{metric}",
+        lambda e: e.pareto_latency,
+    ),
+    (
+        "pct-teacher-vs-params",
+        "Student score as % of the teacher's vs parameters (as in the Intel study)",
+        lambda e: e.params_total,
+        lambda e: e.pct_teacher,
+        "parameters (log)",
+        "% of teacher score",
+        None,
+    ),
+)
+
+_MARKERS = "os^DvP*X"
+
+
+def _label(e: Entry) -> str:
+    return "teacher" if e.role == "teacher" else f"{e.student}"
+
+
+def _panel(ax, entries: Sequence[Entry], x, y, frontier, xlabel: str, ylabel: str, title: str):
+    students = sorted({e.student for e in entries if e.role == "student"})
+    losses = sorted({e.loss for e in entries if e.role == "student"})
+    colours = {s: f"C{i % 10}" for i, s in enumerate(students)}
+    points = [(e, x(e), y(e)) for e in entries if x(e) is not None and y(e) is not None]
+    for e, px, py in points:
+        if e.role == "teacher":
+            ax.scatter(px, py, marker="*", s=180, c="black", zorder=3)
+            ax.annotate(f"teacher {e.teacher}", (px, py), textcoords="offset points",
+                        xytext=(-6, 6), ha="right", fontsize=8)  # fmt: skip
+        else:
+            marker = _MARKERS[losses.index(e.loss) % len(_MARKERS)]
+            ax.scatter(px, py, marker=marker, s=40, c=colours[e.student], alpha=0.85, zorder=2)
+    if frontier is not None:
+        front = sorted((px, py) for e, px, py in points if frontier(e))
+        if front:
+            ax.step(*zip(*front, strict=True), where="post", c="grey", lw=1, ls="--", zorder=1,
+                    label="Pareto frontier")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    # legend: colour = student, marker = loss
+    handles = [
+        ax.scatter([], [], c=colours[s], marker="o", label=s) for s in students
+    ] + [ax.scatter([], [], c="grey", marker=_MARKERS[i % len(_MARKERS)], label=loss)
+         for i, loss in enumerate(losses)]  # fmt: skip
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+
+
+def write_plots(rows: Sequence[ResultRow], out_dir: Path, stem: str) -> list[tuple[str, str]]:
+    """Write each figure as ``{stem}-{suffix}.png`` and ``.svg`` under ``out_dir``;
+    returns (caption, PNG file name) for the markdown to link. Nothing to plot: []."""
+    boards = leaderboards(rows)
+    if not boards:
+        return []
+    plt = _pyplot()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, caption, x, y, xlabel, ylabel, frontier in FIGURES:
+        fig, axes = plt.subplots(1, len(boards), figsize=(5.5 * len(boards), 4.2), squeeze=False)
+        for ax, (dataset, entries) in zip(axes[0], boards.items(), strict=True):
+            first = entries[0]
+            metric = f"{METRIC_LABELS.get(first.metric, first.metric)} ({first.eval_split})"
+            _panel(ax, entries, x, y, frontier, xlabel, ylabel.format(metric=metric), dataset)
+        fig.suptitle(caption, fontsize=11)
+        fig.tight_layout()
+        for ext in ("png", "svg"):
+            path = out_dir / f"{stem}-{suffix}.{ext}"
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two runs may write at once
+            # metadata without dates, so rewriting a report from the same rows gives the same files
+            fig.savefig(tmp, format=ext, dpi=110,
+                        metadata={"Date": None} if ext == "svg" else {"Software": None})  # fmt: skip
+            tmp.replace(path)
+        plt.close(fig)
+        written.append((caption, f"{stem}-{suffix}.png"))
+    return written

@@ -1,0 +1,1 @@
+"""The student stage: build, tokenise, distil, select, predict and save one student."""

@@ -1,0 +1,156 @@
+"""Built-in augmenters: how the transfer set is made.
+
+Each ``build(ctx)`` returns only what the augmenter makes; the harness
+(``distill_bench.stages.transfer.build``) adds the labelled examples, removes selection/evaluation
+texts and repeats, and sizes the set, the same way for every augmenter.
+"""
+
+from __future__ import annotations
+
+from distill_bench import AugmenterSpec, BenchError, Option, hookimpl
+from distill_bench.plugin_api.tasks import UNLABELLED, TransferSet
+from distill_bench.plugins.datasets import UNLABELLED_CORPORA
+
+
+def _none(options):
+    def build(ctx):
+        return TransferSet((), (), source=f"{ctx.task.name} train")
+
+    return build
+
+
+def _edited(method: str, ctx, texts, origins) -> TransferSet:
+    """Unlabelled edits of the training sentences; ``origins[i]`` is text i's sentence."""
+    return TransferSet(
+        tuple(texts),
+        (UNLABELLED,) * len(texts),
+        source=f"{method} on {ctx.task.name} train",
+        origins=tuple(origins),
+    )
+
+
+def _tang(options):
+    def build(ctx):
+        from distill_bench.plugins.augmenters.tang import tag, tang_augment
+
+        tagged = tag(ctx.task.train.texts)  # each sentence tagged once, reused n_iter times
+        texts, origins = tang_augment(
+            tagged,
+            n_iter=options["n_iter"],
+            p_mask=options["p_mask"],
+            p_pos=options["p_pos"],
+            p_ng=options["p_ng"],
+            max_ngram=options["max_ngram"],
+            seed=ctx.seed,
+        )
+        return _edited("tang", ctx, texts, origins)
+
+    return build
+
+
+def _eda(options):
+    def build(ctx):
+        from distill_bench.plugins.augmenters.eda import EmbeddingSynonyms, eda_augment
+
+        synonyms = EmbeddingSynonyms(
+            ctx.teacher_tokenizer(), ctx.teacher_embeddings(), options["neighbours"]
+        )
+        texts, origins = eda_augment(
+            ctx.task.train.texts,
+            synonyms,
+            n_aug=options["n_aug"],
+            alpha_sr=options["alpha_sr"],
+            alpha_ri=options["alpha_ri"],
+            alpha_rs=options["alpha_rs"],
+            p_rd=options["p_rd"],
+            seed=ctx.seed,
+        )
+        return _edited("eda", ctx, texts, origins)
+
+    return build
+
+
+def _unlabeled(options):
+    def build(ctx):
+        corpus = options["corpus"]
+        if corpus:
+            texts = UNLABELLED_CORPORA[corpus](ctx.data_dir)
+            source = corpus
+        else:
+            texts = ctx.task.unlabelled
+            source = f"{ctx.task.name} unlabelled pool"
+            if not texts:
+                raise BenchError(
+                    f"augmenter 'unlabeled': dataset {ctx.task.name!r} has no unlabelled pool; "
+                    "give the dataset max_labeled or labels_per_class (the rest of train "
+                    f"becomes the pool), or name a corpus ({', '.join(sorted(UNLABELLED_CORPORA))})"
+                )
+        return TransferSet(tuple(texts), (UNLABELLED,) * len(texts), source=source)
+
+    return build
+
+
+def _probability(name: str, default: float, help: str) -> Option:
+    return Option(name, float, default, help)
+
+
+@hookimpl
+def register_augmenters(register):
+    register(
+        AugmenterSpec(
+            name="none",
+            factory=_none,
+            description="No augmentation: the transfer set is the labelled training set.",
+            gold_labels=True,
+        )
+    )
+    register(
+        AugmenterSpec(
+            name="tang",
+            factory=_tang,
+            description="Tang et al. 2019: per word [MASK] or a same-POS word (spaCy tags, "
+            "unigram frequencies), then maybe an n-gram; n_iter samples per labelled example. "
+            "Needs the 'augment' extra (spaCy).",
+            options=(
+                _probability("p_mask", 0.1, "per word: replaced by [MASK]"),
+                _probability("p_pos", 0.1, "per word: replaced by a word with the same POS tag"),
+                _probability("p_ng", 0.25, "per sample: cut to an n-gram of itself"),
+                Option("max_ngram", int, 5, "n-grams have 1 to max_ngram words"),
+                Option("n_iter", int, 20, "samples per labelled example"),
+            ),
+        )
+    )
+    register(
+        AugmenterSpec(
+            name="eda",
+            factory=_eda,
+            description="EDA (Wei and Zou 2019): synonym replacement, random insertion, swap "
+            "and deletion; synonyms are nearest whole words in the teacher's input embeddings.",
+            needs_teacher=True,
+            options=(
+                Option("n_aug", int, 9, "edited copies per labelled example"),
+                _probability("alpha_sr", 0.1, "synonym replacement: share of words replaced"),
+                _probability("alpha_ri", 0.1, "random insertion: words inserted per word"),
+                _probability("alpha_rs", 0.1, "random swap: swaps per word"),
+                _probability("p_rd", 0.1, "random deletion: probability a word is deleted"),
+                Option("neighbours", int, 5, "synonyms: nearest words in the embedding space"),
+            ),
+        )
+    )
+    register(
+        AugmenterSpec(
+            name="unlabeled",
+            factory=_unlabeled,
+            description="Unlabelled in-domain text: the dataset's own unlabelled pool "
+            "(max_labeled / labels_per_class) or a named corpus.",
+            options=(
+                Option(
+                    "corpus",
+                    str,
+                    "",
+                    "a named corpus, or '' for the dataset's own unlabelled pool",
+                    choices=("", *sorted(UNLABELLED_CORPORA)),
+                ),
+            ),
+        )
+    )

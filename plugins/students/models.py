@@ -1,0 +1,173 @@
+"""The built-in students' torch modules. Imported only by the students' factories.
+
+Every module's ``forward(input_ids, attention_mask)`` returns a dict with ``"logits"``
+[batch, num_labels] and ``"hidden_states"``; the transformer ones add ``"attentions"``.
+Batches are right-padded (``distill_bench.stages.batching.pad``): mask = 1 on a prefix of each row.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+_ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
+
+
+class MLPStudent(nn.Module):
+    """Mean of word embeddings, then ``layers`` ReLU layers (0: a linear classifier over the
+    mean, fastText-style). hidden_states = (the last hidden layer [batch, width],)."""
+
+    def __init__(self, vocab_size, num_labels, embedding_dim, hidden_size, layers, dropout):
+        super().__init__()
+        # Sparse gradients: a step touches only the rows in the batch, not all 30k.
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0, sparse=True)
+        dims = [embedding_dim] + [hidden_size] * layers
+        blocks = []
+        for d_in, d_out in zip(dims, dims[1:], strict=False):
+            blocks += [nn.Dropout(dropout), nn.Linear(d_in, d_out), nn.ReLU()]
+        self.body = nn.Sequential(*blocks)
+        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(dims[-1], num_labels))
+
+    def forward(self, input_ids, attention_mask):
+        mask = attention_mask.unsqueeze(-1).to(self.embedding.weight.dtype)
+        pooled = (self.embedding(input_ids) * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        hidden = self.body(pooled)
+        return {"logits": self.classifier(hidden), "hidden_states": (hidden,)}
+
+
+class BiLSTMStudent(nn.Module):
+    """Embeddings, a ``num_layers`` BiLSTM, max-pooling over real tokens, an optional
+    dense layer (``fc_size`` 0: none), classifier. hidden_states = (the pooled or dense
+    features [batch, width],)."""
+
+    def __init__(
+        self,
+        vocab_size,
+        num_labels,
+        embedding_dim,
+        hidden_size,
+        fc_size,
+        dropout,
+        num_layers=1,
+        fc_activation="relu",
+    ):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0, sparse=True)
+        self.lstm = nn.LSTM(
+            embedding_dim,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        width = 2 * hidden_size
+        if fc_size > 0:
+            self.fc = nn.Sequential(
+                nn.Dropout(dropout), nn.Linear(width, fc_size), _ACTIVATIONS[fc_activation]()
+            )
+            width = fc_size
+        else:
+            self.fc = nn.Identity()
+        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, num_labels))
+
+    def forward(self, input_ids, attention_mask):
+        lengths = attention_mask.sum(1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.embedding(input_ids), lengths, batch_first=True, enforce_sorted=False
+        )
+        out, _ = self.lstm(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(
+            out, batch_first=True, total_length=input_ids.shape[1]
+        )
+        # Max-pool over real tokens only: padding must never win the max.
+        out = out.masked_fill(~attention_mask.bool().unsqueeze(-1), torch.finfo(out.dtype).min)
+        hidden = self.fc(out.max(dim=1).values)
+        return {"logits": self.classifier(hidden), "hidden_states": (hidden,)}
+
+
+class CNNStudent(nn.Module):
+    """Kim (2014): convolutions of several widths over word embeddings, ReLU, max-over-time
+    pooling, dropout, classifier. hidden_states = (the pooled features [batch, maps * widths],).
+
+    Wide convolution (``width - 1`` zero vectors on each side, as Kim's code padded every
+    sentence), and the max runs only over windows that hold at least one real token, with
+    padding embeddings zeroed: a sentence scores the same alone or padded in a batch, and a
+    sentence shorter than the widest filter (even one token) still has windows."""
+
+    def __init__(self, vocab_size, num_labels, embedding_dim, filter_widths, feature_maps, dropout):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0, sparse=True)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(embedding_dim, feature_maps, w, padding=w - 1) for w in filter_widths
+        )
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(feature_maps * len(filter_widths), num_labels)
+        )
+
+    def forward(self, input_ids, attention_mask):
+        mask = attention_mask.unsqueeze(-1).to(self.embedding.weight.dtype)
+        x = (self.embedding(input_ids) * mask).transpose(1, 2)  # [batch, dim, seq]
+        lengths = attention_mask.sum(1, keepdim=True)  # [batch, 1]
+        pooled = []
+        for conv in self.convs:
+            h = torch.relu(conv(x))  # [batch, maps, seq + width - 1]; output j sees j-w+1..j
+            real = torch.arange(h.shape[-1], device=h.device) < lengths + conv.kernel_size[0] - 1
+            h = h.masked_fill(~real.unsqueeze(1), torch.finfo(h.dtype).min)
+            pooled.append(h.max(dim=-1).values)
+        hidden = torch.cat(pooled, dim=-1)
+        return {"logits": self.classifier(hidden), "hidden_states": (hidden,)}
+
+
+class TransformerStudent(nn.Module):
+    """A Hugging Face sequence classifier (``self.model``) behind the student interface:
+    logits, hidden_states (embeddings output + one per layer, each [batch, seq, hidden])
+    and attentions (one per layer, [batch, heads, seq, seq]). Built with eager attention,
+    the implementation that returns attention maps."""
+
+    def __init__(self, model: nn.Module, tokenizer=None):
+        super().__init__()
+        self.model = model
+        if tokenizer is not None:
+            self.tokenizer = tokenizer  # its own vocabulary (a pretrained student)
+
+    def forward(self, input_ids, attention_mask):
+        out = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            output_hidden_states=True,
+            output_attentions=True,
+        )
+        return {
+            "logits": out.logits,
+            "hidden_states": tuple(out.hidden_states),
+            "attentions": tuple(out.attentions),
+        }
+
+
+def bert_classifier(
+    vocab_size,
+    num_labels,
+    layers,
+    hidden_size,
+    heads,
+    intermediate_size,
+    max_positions=512,
+    dropout=0.1,
+):
+    """A randomly initialised BertForSequenceClassification of the given shape."""
+    from transformers import AutoModelForSequenceClassification, BertConfig
+
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate_size or 4 * hidden_size,
+        max_position_embeddings=max_positions,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+        num_labels=num_labels,
+        pad_token_id=0,
+    )
+    return AutoModelForSequenceClassification.from_config(config, attn_implementation="eager")

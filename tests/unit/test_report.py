@@ -1,0 +1,350 @@
+"""Leaderboards and markdown from hand-built result rows: every figure relative to the teacher."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from distill_bench.report.leaderboard import (
+    TEACHER_MARK,
+    gain_text,
+    leaderboards,
+    render_csv,
+    render_json,
+    render_markdown,
+    sort_entries,
+    total_compute_seconds,
+    variant_boards,
+)
+from distill_bench.store.results import ResultRow
+
+from tests.helpers import measurements, row
+
+
+@pytest.fixture
+def rows() -> list[ResultRow]:
+    return [
+        row("student", "mlp", 0.80, measurements(1_000_000, 1000.0, spread=0.1, p50=0.5), seed=0),
+        row("teacher", "", 0.90, measurements(4_000_000, 100.0, p50=8.0, peak=400.0)),
+        row(
+            "student",
+            "mlp",
+            0.84,
+            measurements(1_000_000, 1200.0, spread=0.2, p50=0.7, peak=None, noisy=True),
+            seed=1,
+        ),
+        row("student", "bilstm", 0.86, measurements(2_000_000, 500.0), loss="ce-hard"),
+        row(
+            "student",
+            "gru",
+            0.0,
+            {},
+            status="failed",
+            stage="student",
+            error="FloatingPointError: loss is nan",
+        ),
+    ]
+
+
+def test_teacher_first_then_students_by_score(rows):
+    """The teacher heads its dataset's board; students follow best score first; failures are left out."""
+    boards = leaderboards(rows)
+    assert list(boards) == ["sst2"]
+    entries = boards["sst2"]
+    assert [(e.role, e.student) for e in entries] == [
+        ("teacher", TEACHER_MARK),
+        ("student", "bilstm"),
+        ("student", "mlp"),
+    ]
+    assert all(e.student != "gru" for e in entries)
+
+
+def test_teacher_entry_is_its_own_reference(rows):
+    """The teacher line shows 100 % of itself, 1x compression and 1x speed-up."""
+    teacher = leaderboards(rows)["sst2"][0]
+    assert teacher.score == pytest.approx(90.0)
+    assert teacher.pct_teacher == pytest.approx(100.0)
+    assert teacher.compression == pytest.approx(1.0)
+    assert teacher.speedup == pytest.approx(1.0)
+    assert teacher.seeds == 1 and teacher.score_std is None
+
+
+def test_student_figures_relative_to_teacher(rows):
+    """% of teacher, compression (teacher/student params) and speed-up (throughput ratio)."""
+    bilstm = leaderboards(rows)["sst2"][1]
+    assert bilstm.score == pytest.approx(86.0)
+    assert bilstm.pct_teacher == pytest.approx(100 * 86 / 90)
+    assert bilstm.compression == pytest.approx(4_000_000 / 2_000_000)
+    assert bilstm.speedup == pytest.approx(500.0 / 100.0)
+    assert bilstm.params_total == 2_000_000 and bilstm.params_no_embedding == 1_000_000
+
+
+def test_seeds_are_averaged_with_sample_std(rows):
+    """Rows differing only by seed form one entry: mean and sample std of the scores, medians of speed."""
+    mlp = leaderboards(rows)["sst2"][2]
+    assert mlp.seeds == 2
+    assert mlp.score == pytest.approx(82.0)
+    assert mlp.score_std == pytest.approx(math.sqrt(((80 - 82) ** 2 + (84 - 82) ** 2) / (2 - 1)))
+    assert mlp.pct_teacher == pytest.approx(100 * 82 / 90)
+    assert mlp.compression == pytest.approx(4.0)
+    assert mlp.throughput == pytest.approx(1100.0)  # median of 1000 and 1200
+    assert mlp.speedup == pytest.approx(11.0)
+    assert mlp.throughput_spread == pytest.approx(0.2)  # the worst seed's spread
+    assert mlp.latency_p50_ms == pytest.approx(0.6)
+    assert mlp.peak_mb == pytest.approx(100.0)  # the seed without a peak is skipped
+    assert mlp.noisy  # one noisy seed marks the entry
+
+
+def test_each_student_uses_its_own_teacher():
+    """With two teachers on one dataset, each student is compared with the teacher it learnt from."""
+    rows = [
+        row("teacher", "", 0.80, measurements(1000, 10.0), teacher="a"),
+        row("teacher", "", 0.90, measurements(4000, 40.0), teacher="b"),
+        row("student", "mlp", 0.72, measurements(100, 100.0), teacher="a"),
+        row("student", "mlp", 0.72, measurements(100, 100.0), teacher="b"),
+    ]
+    entries = leaderboards(rows)["sst2"]
+    assert [e.role for e in entries[:2]] == ["teacher", "teacher"]
+    students = {e.teacher: e for e in entries if e.role == "student"}
+    assert students["a"].pct_teacher == pytest.approx(90.0)
+    assert students["b"].pct_teacher == pytest.approx(80.0)
+    assert students["a"].compression == pytest.approx(10.0)
+    assert students["b"].compression == pytest.approx(40.0)
+    assert students["a"].speedup == pytest.approx(10.0)
+    assert students["b"].speedup == pytest.approx(2.5)
+
+
+def test_student_without_teacher_row_has_no_relative_figures():
+    """A student whose teacher row is missing (e.g. failed) gets blanks, not a crash."""
+    rows = [
+        row("teacher", "", 0.9, {}, status="failed", stage="teacher", error="boom"),
+        row("student", "mlp", 0.7, measurements(100, 100.0)),
+    ]
+    (entry,) = leaderboards(rows)["sst2"]
+    assert entry.pct_teacher is None and entry.compression is None and entry.speedup is None
+
+
+def table_lines(markdown: str, dataset: str) -> list[str]:
+    lines = markdown.splitlines()
+    start = lines.index(f"## {dataset}") + 2
+    table = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    return table
+
+
+def cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def test_render_markdown_has_a_github_table(rows):
+    """The markdown has a title and a compact github-style table per dataset."""
+    md = render_markdown("Tiny bench", rows)
+    assert md.startswith("# Tiny bench\n")
+    table = table_lines(md, "sst2")
+    assert cells(table[0]) == [
+        "teacher",
+        "student",
+        "loss",
+        "augmenter",
+        "acc (dev)",
+        "gain vs ce-hard [95% CI]",
+        "% of teacher",
+        "params",
+        "compression",
+        "CPU sent/s",
+        "speed-up",
+        "latency p50 (ms)",
+        "Pareto (size, latency)",
+        "seeds",
+    ]
+    assert all(set(c) <= {"-", ":"} and c for c in cells(table[1]))  # the |---| rule
+    assert len(cells(table[1])) == 14
+    body = [cells(line) for line in table[2:]]
+    assert [b[1] for b in body] == [TEACHER_MARK, "bilstm", "mlp"]
+    teacher, bilstm, mlp = body
+    assert teacher[4] == "90.0" and teacher[6] == "100.0"
+    assert teacher[7] == "4.00M"
+    assert mlp[4] == "82.0 ± 2.8"
+    assert mlp[5] == "" and bilstm[5] == ""  # no ce-hard mlp to compare with; bilstm is ce-hard
+    assert mlp[12] == "size, latency"
+    assert mlp[6] == "91.1"
+    assert mlp[8] == "4.0x" and mlp[10] == "11.0x"
+    assert mlp[9] == "1,100 ±20% (noisy)"
+    assert mlp[13] == "2"
+    assert bilstm[8] == "2.0x" and bilstm[10] == "5.0x"
+
+
+def test_render_markdown_lists_failed_and_dropped_cells(rows):
+    """Failed rows appear under "Failed cells" with stage and error; dropped cells are listed."""
+    md = render_markdown(
+        "Tiny bench", rows, dropped=[("sst2 | tiny-bert -> cnn", "needs attentions")]
+    )
+    failed = md.split("## Failed cells", 1)[1]
+    assert (
+        "- sst2 | tiny-bert -> gru [kd-soft, none, seed 0]: student: FloatingPointError: loss is nan"
+        in failed
+    )
+    assert "gru" not in md.split("## Failed cells", 1)[0]
+    dropped = md.split("## Cells not run (incompatible)", 1)[1]
+    assert "- sst2 | tiny-bert -> cnn: needs attentions" in dropped
+
+
+def test_render_markdown_without_failures_has_no_failure_section(rows):
+    """Only failures create the "Failed cells" heading; no dropped cells, no dropped heading."""
+    md = render_markdown("t", [r for r in rows if r.status == "ok"])
+    assert "Failed cells" not in md
+    assert "Cells not run" not in md
+
+
+def test_total_compute_counts_each_shared_stage_once():
+    """A stage key shared by several rows (data, teacher) is counted once; None is skipped."""
+    shared = {"data": {"key": "d1", "seconds": 2.0}, "teacher": {"key": "t1", "seconds": 30.0}}
+    rows = [
+        row("teacher", "", 0.9, {}, timings=shared | {"measure": {"key": "m0", "seconds": 1.0}}),
+        row(
+            "student",
+            "mlp",
+            0.8,
+            {},
+            timings=shared
+            | {"student": {"key": "s1", "seconds": 5.0}, "measure": {"key": "m1", "seconds": 0.5}},
+        ),
+        row(
+            "student",
+            "bilstm",
+            0.8,
+            {},
+            timings=shared
+            | {
+                "student": {"key": "s2", "seconds": 7.0},
+                "annotate": {"key": "a1", "seconds": None},
+                "measure": {"key": "m2", "seconds": 0.25},
+            },
+        ),
+    ]
+    assert total_compute_seconds(rows) == pytest.approx(2 + 30 + 1 + 5 + 0.5 + 7 + 0.25)
+    assert total_compute_seconds([]) == 0
+
+
+# -- gains, Pareto frontiers, variants, exports ---------------------------------------------
+
+
+def seeded(student, loss, scores, params=1_000_000, p50=1.0, **kw):
+    return [
+        row("student", student, v, measurements(params, 1000.0, p50=p50), loss=loss, seed=s, **kw)
+        for s, v in enumerate(scores)
+    ]
+
+
+@pytest.fixture
+def seed_rows() -> list[ResultRow]:
+    return (
+        [row("teacher", "", 0.90, measurements(4_000_000, 100.0, p50=8.0))]
+        + seeded("mlp", "ce-hard", [0.70, 0.75, 0.72])
+        + seeded("mlp", "kd-soft", [0.72, 0.77, 0.74])  # +2 on every seed: a real gain
+        + seeded("mlp", "mse-logits", [0.69, 0.78, 0.71])  # -1, +3, -1: seed noise
+        + seeded("bilstm", "kd-soft", [0.60, 0.61, 0.62], params=2_000_000, p50=3.0)
+    )
+
+
+def test_gain_is_paired_over_seeds_and_marked_when_real(seed_rows):
+    entries = {(e.student, e.loss): e for e in leaderboards(seed_rows)["sst2"]}
+    kd = entries[("mlp", "kd-soft")]
+    assert kd.gain.paired and kd.gain.mean == pytest.approx(2.0) and kd.gain.excludes_zero
+    assert gain_text(kd.gain) == "+2.0 [+2.0, +2.0] *"
+    mse = entries[("mlp", "mse-logits")]
+    assert mse.gain.mean == pytest.approx(1 / 3) and not mse.gain.excludes_zero
+    assert not gain_text(mse.gain).endswith("*")
+    assert entries[("mlp", "ce-hard")].gain is None  # the baseline itself
+    assert entries[("bilstm", "kd-soft")].gain is None  # no ce-hard bilstm
+    assert kd.score_ci[0] < kd.score < kd.score_ci[1]
+
+
+def test_gain_of_an_unlabelled_augmenter_is_against_ce_hard_on_the_labelled_set(seed_rows):
+    """ce-hard has no cell on tang's unlabelled text: the distilled student on tang is
+    measured against the student trained on the labelled set alone, and says so."""
+    from dataclasses import replace as dc_replace
+
+    tang = [
+        dc_replace(
+            r, augmenter="tang", key=r.key + "-tang", config={"augmenter": {"plugin": "tang"}}
+        )
+        for r in seeded("mlp", "kd-soft", [0.75, 0.80, 0.77])
+    ]
+    entries = {(e.student, e.loss, e.augmenter): e for e in leaderboards(seed_rows + tang)["sst2"]}
+    on_tang = entries[("mlp", "kd-soft", "tang")]
+    assert on_tang.gain.mean == pytest.approx(5.0) and on_tang.gain_vs == "none"
+    assert entries[("mlp", "kd-soft", "none")].gain_vs == ""  # its own augmenter's baseline
+    md = render_markdown("t", seed_rows + tang, names=["student", "augmenter", "gain"])
+    assert "+5.0 [+5.0, +5.0] * vs none" in md
+
+
+def test_pareto_marks_dominated_entries(seed_rows):
+    """The bilstm is bigger, slower and worse than the mlps: on neither frontier."""
+    entries = {(e.student, e.loss): e for e in leaderboards(seed_rows)["sst2"]}
+    bilstm = entries[("bilstm", "kd-soft")]
+    assert not bilstm.pareto_size and not bilstm.pareto_latency
+    assert entries[("mlp", "kd-soft")].pareto_size  # the best of the same-size mlps
+    assert not entries[("mlp", "ce-hard")].pareto_size
+    assert entries[(TEACHER_MARK, "")].pareto_size  # the best score overall
+
+
+def test_sort_by_a_column_keeps_teacher_first(seed_rows):
+    entries = leaderboards(seed_rows)["sst2"]
+    by_latency = sort_entries(entries, "latency_p50")
+    assert by_latency[0].role == "teacher" and by_latency[-1].student == "bilstm"
+    by_gain = sort_entries(entries, "gain")
+    assert (by_gain[1].student, by_gain[1].loss) == ("mlp", "kd-soft")
+    with pytest.raises(ValueError, match="unknown column 'nope'"):
+        sort_entries(entries, "nope")
+
+
+def test_chosen_columns_in_markdown(seed_rows):
+    md = render_markdown("t", seed_rows, names=["student", "loss", "score", "ece"])
+    assert cells(table_lines(md, "sst2")[0]) == ["student", "loss", "acc (dev)", "ECE"]
+    assert "size, memory, diagnostics" not in md
+
+
+def variant_row(seed: int, score: float, int8: dict | None, onnx: dict) -> ResultRow:
+    meas = measurements(1_000_000, 1000.0, p50=1.0)
+    meas["variants"] = {"onnx-fp32": onnx} | ({"int8": int8} if int8 else {})
+    return row("student", "bilstm", score, meas, loss="kd-soft", seed=seed)
+
+
+def test_variants_table_shows_score_cost_and_speed_gain():
+    fast = {
+        "available": True,
+        "cpu_throughput": {"median": 3000.0, "spread": 0.01},
+        "cpu_latency_ms": {"p50": 0.3},
+        "metrics": {"primary": 0.79, "agreement_with_fp32": 0.98},
+        "disk_bytes": 2**20,
+    }
+    refused = {"available": False, "reason": "dynamo export: pack_padded_sequence"}
+    rows = [variant_row(0, 0.80, fast, refused), variant_row(1, 0.80, fast, refused)]
+    board = variant_boards(rows)["sst2"]
+    int8 = next(e for e in board if e.variant == "int8")
+    assert int8.vs_fp32_score == pytest.approx(-1.0) and int8.vs_fp32_speed == pytest.approx(3.0)
+    assert int8.vs_fp32_agreement == pytest.approx(98.0) and int8.disk_mb == pytest.approx(1.0)
+    onnx = next(e for e in board if e.variant == "onnx-fp32")
+    assert onnx.unavailable == "dynamo export: pack_padded_sequence"
+    md = render_markdown("t", rows)
+    assert "### sst2: deployment variants" in md
+    assert "| n/a " in md and "pack_padded_sequence" in md
+
+
+def test_csv_and_json_exports_hold_raw_values(seed_rows):
+    import csv
+    import io
+    import json
+
+    records_ = json.loads(render_json(seed_rows))
+    kd = next(r for r in records_ if r["student"] == "mlp" and r["loss"] == "kd-soft")
+    assert kd["dataset"] == "sst2" and kd["variant"] == "fp32"
+    assert kd["score"] == pytest.approx(74.333, abs=1e-3) and kd["gain"] == pytest.approx(2.0)
+    assert kd["pareto"] == "size, latency" or "size" in kd["pareto"]
+    table = list(csv.DictReader(io.StringIO(render_csv(seed_rows, ["student", "score"]))))
+    assert list(table[0]) == ["dataset", "variant", "student", "score"]
+    assert len(table) == 5
