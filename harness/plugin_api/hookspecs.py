@@ -4,6 +4,12 @@ Each hook receives ``register``, a callable that takes one spec. A plugin module
 implements any of these hooks with ``@distill_bench.hookimpl`` and is either a
 built-in (see ``registry.BUILTIN_PLUGINS``) or installed through the ``distill_bench``
 entry-point group. Registration must be cheap: build specs, import nothing heavy.
+
+Each hook's docstring says what its spec's ``factory`` builds and how the harness calls
+it, with the signatures of the ``typing.Protocol``s in ``distill_bench.plugin_api``:
+``protocols`` (what plugins return; each method documents when it is called, its
+arguments and what it returns) and ``contexts`` (what the harness hands plugins).
+tests/contracts/test_docs.py keeps the signatures here and the Protocols in step.
 """
 
 from __future__ import annotations
@@ -26,46 +32,61 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
-    """Register text-classification datasets.
+    """Register text-classification datasets: ``register(DatasetSpec(...))``.
 
-    ``DatasetSpec.factory(options, data_dir)`` returns a ``distill_bench.plugin_api.tasks.TaskData``:
-    the label names, a ``train`` split, a ``select`` split for model selection (never
-    scored) and an ``evaluation`` split whose name the leaderboard shows. ``data_dir``
-    is the local data directory (``--data-dir`` / ``BENCH_DATA_DIR``) or None, in which
-    case the factory loads from the Hugging Face Hub. ``primary_metric`` names the
-    metric the literature reports (a key of ``distill_bench.plugin_api.metrics.METRICS``).
+    The spec's factory is a ``DatasetFactory``:
+    ``DatasetFactory(options, data_dir) -> TaskData``, called by the data stage (once per
+    content key, then cached) and by ``bench datasets show``. It returns a
+    ``distill_bench.plugin_api.tasks.TaskData``: the label names, a ``train`` split, a
+    ``select`` split for model selection (never scored) and an ``evaluation`` split whose
+    name the leaderboard shows. ``data_dir`` is the local data directory (``--data-dir`` /
+    ``BENCH_DATA_DIR``) or None, in which case the factory loads from the Hugging Face Hub.
+    ``primary_metric`` names the metric the literature reports (a key of
+    ``distill_bench.plugin_api.metrics.METRICS``).
     """
 
 
 @hookspec
 def register_teachers(register: Callable[[TeacherSpec], None]) -> None:
-    """Register teachers: pretrained transformers the harness fine-tunes.
+    """Register teachers, pretrained transformers the harness fine-tunes:
+    ``register(TeacherSpec(...))``.
 
-    ``TeacherSpec.factory(options)`` returns an object with:
+    The spec's factory is a ``TeacherFactory``: ``TeacherFactory(options) -> Teacher``,
+    cheap (no weights loaded) and called whenever the harness needs one of these methods:
 
-    - ``check(task)`` (optional): raise ``BenchError`` if this teacher cannot work on the
-      task (a missing model folder, a head with another label count). ``bench run`` calls
-      it for every teacher before anything trains.
-    - ``finetune(task, budget, seed, out_dir, device) -> dict``: fine-tune on
-      ``task.train``, select on ``task.select``, save a loadable checkpoint (safetensors,
-      config and tokenizer) into ``out_dir``; return facts worth recording (epochs, steps).
-    - ``predictor(ckpt_dir, device)``: a callable ``texts -> logits`` (numpy float32,
-      shape [n, num_labels]) used to annotate transfer sets and score the teacher.
-    - ``tokenizer(ckpt_dir)``: the ``tokenizers.Tokenizer`` students share.
-    - ``inference_model(ckpt_dir)``: ``(torch module, encode)`` for measurement, where
-      ``encode(texts)`` returns the keyword arguments of one forward pass.
+    - ``TeacherCheck.check(task) -> None`` (optional): ``bench run`` calls it for every
+      teacher before anything trains; raise ``BenchError`` if this teacher cannot work on
+      the task (a missing model folder, a head with another label count).
+    - ``Teacher.finetune(task, budget, seed, out_dir, device, progress=quiet) -> dict[str, Any]``:
+      the teacher stage, once per content key. Fine-tune on ``task.train``, select on
+      ``task.select``, save a loadable checkpoint (safetensors, config and
+      ``tokenizer.json``) into ``out_dir``; return facts worth recording (steps, epochs).
+      ``budget`` is the matrix's ``Budget`` (``TeacherBudget`` lists what a teacher reads).
+    - ``Teacher.predictor(ckpt_dir, device, max_length, batch_size, progress=quiet) -> Predictor``:
+      the teacher stage (evaluation split) and the annotation stage (transfer set, fp32).
+      It returns ``Predictor(texts, description='annotate') -> np.ndarray``: float32
+      logits, shape ``[len(texts), num_labels]``.
+    - ``Teacher.tokenizer(ckpt_dir) -> Tokenizer``: the ``tokenizers.Tokenizer`` students
+      share (and augmenters with ``needs_teacher=True`` read).
+    - ``Teacher.inference_model(ckpt_dir, max_length) -> tuple[torch.nn.Module, InferenceEncoder]``:
+      the measure stage's ``(module, encode)``, where
+      ``InferenceEncoder(texts) -> dict[str, torch.Tensor]`` returns the keyword arguments
+      of one forward pass.
     """
 
 
 @hookspec
 def register_students(register: Callable[[StudentSpec], None]) -> None:
-    """Register students.
+    """Register students: ``register(StudentSpec(...))``.
 
-    ``StudentSpec.factory(options, ctx)`` returns a ``torch.nn.Module`` whose
-    ``forward(input_ids, attention_mask)`` returns logits ``[batch, num_labels]`` (or a
-    dict with ``"logits"`` and whatever else ``exposes`` promises). ``ctx`` is a
-    ``distill_bench.stages.student.io.StudentContext``: ``num_labels``, ``vocab_size``, the
-    ``tokenizer`` the input ids come from (the teacher's WordPiece, or a word-level
+    The spec's factory is a ``StudentFactory``:
+    ``StudentFactory(options, ctx) -> StudentModule``, called by the student stage once per
+    cell (and again to rebuild a saved student for measurement). It returns a
+    ``torch.nn.Module`` whose ``StudentModule.forward(input_ids, attention_mask) -> torch.Tensor | dict[str, Any]``
+    returns logits ``[batch, num_labels]`` (or a dict with ``"logits"`` and whatever else
+    ``exposes`` promises). ``ctx`` is a ``StudentContextView`` (the harness passes a
+    ``distill_bench.stages.student.io.StudentContext``): ``num_labels``, ``vocab_size``,
+    the ``tokenizer`` the input ids come from (the teacher's WordPiece, or a word-level
     vocabulary when the spec declares ``VOCAB_OPTIONS`` and the matrix asks for one) and
     ``teacher_dir``, the fine-tuned teacher (for initialising from its weights). A module
     with its own vocabulary sets ``module.tokenizer``; ``special_tokens`` on the spec adds
@@ -75,35 +96,42 @@ def register_students(register: Callable[[StudentSpec], None]) -> None:
 
 @hookspec
 def register_losses(register: Callable[[LossSpec], None]) -> None:
-    """Register distillation objectives.
+    """Register distillation objectives: ``register(LossSpec(...))``.
 
-    ``LossSpec.factory(options)`` returns ``loss(student_out, batch) -> scalar tensor``
-    where ``student_out`` is a dict (at least ``"logits"``) and ``batch`` has
-    ``labels`` (gold label ids, -100 where unknown) and ``teacher_logits``. ``needs``
-    lists what the student must expose; ``uses`` says whether gold labels and/or
-    teacher outputs are read, so the planner can refuse cells that cannot work.
+    The spec's factory is a ``LossFactory``: ``LossFactory(options) -> Loss``, called by the
+    student stage once per cell. The training loop calls
+    ``Loss(student_out, batch) -> torch.Tensor`` (a scalar) for every batch, where
+    ``student_out`` is a dict (at least ``"logits"``) and ``batch`` a ``LossBatch`` with
+    ``labels`` (gold label ids, -100 where unknown), ``teacher_logits`` and, when the spec's
+    ``teacher_features`` asks for them, teacher hidden states and attention maps. ``needs``
+    lists what the student (and teacher) must expose; ``uses`` says whether gold labels
+    and/or teacher outputs are read, so the planner can refuse cells that cannot work.
     """
 
 
 @hookspec
 def register_augmenters(register: Callable[[AugmenterSpec], None]) -> None:
-    """Register transfer-set builders.
+    """Register transfer-set builders: ``register(AugmenterSpec(...))``.
 
-    ``AugmenterSpec.factory(options)`` receives the spec's own options and returns
-    ``build(ctx) -> distill_bench.plugin_api.tasks.TransferSet``, where ``ctx`` is a frozen
-    ``distill_bench.stages.transfer.build.AugmentContext``: ``task`` (``task.train`` is the labelled set,
-    ``task.unlabelled`` the dataset's unlabelled pool), ``seed`` (the augmentation seed),
-    ``data_dir``, ``max_examples`` (the most the harness will keep; a hint) and, only for a
-    spec with ``needs_teacher=True``, ``teacher_tokenizer()`` / ``teacher_embeddings()``
-    (the fine-tuned teacher's, loaded on first call; such a transfer set is made per
-    teacher, every other one is shared across teachers).
+    The spec's factory is an ``AugmenterFactory``: ``AugmenterFactory(options) -> AugmenterBuild``
+    receives the spec's own options; the transfer stage then calls
+    ``AugmenterBuild(ctx) -> TransferSet`` once per content key. ``ctx`` is an
+    ``AugmentContextView`` (the harness passes a frozen
+    ``distill_bench.stages.transfer.build.AugmentContext``): ``task`` (``task.train`` is the
+    labelled set, ``task.unlabelled`` the dataset's unlabelled pool), ``seed`` (the
+    augmentation seed), ``data_dir``, ``max_examples`` (the most the harness will keep; a
+    hint) and, only for a spec with ``needs_teacher=True``,
+    ``AugmentContextView.teacher_tokenizer() -> Tokenizer`` and
+    ``AugmentContextView.teacher_embeddings() -> np.ndarray`` (the fine-tuned teacher's,
+    loaded on first call; such a transfer set is made per teacher, every other one is
+    shared across teachers).
 
     ``build`` returns only the text it makes (augmentations or unlabelled text), with gold
-    labels where known and -1 (``data.UNLABELLED``) elsewhere, and ``origins`` (the index
+    labels where known and -1 (``tasks.UNLABELLED``) elsewhere, and ``origins`` (the index
     of the ``task.train`` example each text came from) when it knows them. The harness
-    does the rest for every augmenter alike (``distill_bench.stages.transfer.build``): it puts the
-    labelled examples first (option ``include_labelled``), removes every text equal to a
-    selection or evaluation text (counted in the stage's info), removes repeats
+    does the rest for every augmenter alike (``distill_bench.stages.transfer.build``): it
+    puts the labelled examples first (option ``include_labelled``), removes every text
+    equal to a selection or evaluation text (counted in the stage's info), removes repeats
     (``dedup``), samples to the target ``size`` (capped by ``max_transfer_examples``) with
     the augmentation ``seed``, and later applies the teacher-confidence filter
     (``min_confidence``, ``unsure``, ``unsure_weight``). These options,

@@ -113,7 +113,8 @@ class DatasetSpec(Spec):
 
 @dataclass(frozen=True, kw_only=True)
 class TeacherSpec(Spec):
-    """factory(options: dict) -> an object with finetune/annotate/load (see hookspecs)."""
+    """factory(options: dict) -> a ``protocols.Teacher`` (finetune, predictor, tokenizer,
+    inference_model; optionally check): see hookspecs.register_teachers."""
 
     kind: ClassVar[str] = "teachers"
     exposes: frozenset[str] = frozenset({LOGITS, HIDDEN_STATES, ATTENTIONS})

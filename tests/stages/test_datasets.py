@@ -585,7 +585,7 @@ def test_parse_options():
 
 
 def test_describe_dataset_loads_counts_and_formats(registry, tmp_path):
-    """What `bench data-stats` prints: the dataset through the registry, then the stats."""
+    """What `bench datasets show` prints: the dataset through the registry, then the stats."""
     from distill_bench.stages.data.stats import describe_dataset
 
     sst2_dir(tmp_path, GOOD_SST2)
