@@ -33,14 +33,14 @@ import numpy as np
 import torch
 from distill_bench.stages.annotation.annotators import PRECISIONS, agreement, load_annotator
 from distill_bench.stages.measure.environment import cpu_model
-from distill_bench.stages.measure.timing import _time_passes, summarize
+from distill_bench.stages.measure.timing import summarize, time_passes
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 3.0  # the target: at least 3x the default pipeline's throughput
 
 
 def read_sst2(data_dir: Path) -> tuple[list[str], list[int]]:
-    from distill_bench.plugins.datasets import read_delimited
+    from distill_bench.plugins.datasets.readers import read_delimited
 
     return read_delimited(
         data_dir / "sst2" / "train.tsv",
@@ -142,7 +142,7 @@ def timed(run, warmup_texts, texts, repeats: int) -> tuple[dict, float, object]:
     def one_pass():
         result["out"] = run(texts)
 
-    walls, other_load = _time_passes(one_pass, repeats)
+    walls, other_load = time_passes(one_pass, repeats)
     return summarize([len(texts) / w for w in walls]), statistics.median(other_load), result["out"]
 
 
@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "annotation.md")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "results" / "benchmarks" / "annotation.md"
+    )
     args = parser.parse_args(argv)
     if "fp32" not in args.precisions:
         args.precisions.insert(0, "fp32")  # the reference every other row is compared with

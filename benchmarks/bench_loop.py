@@ -6,7 +6,7 @@ the teacher), same optimizers (SparseAdam for the sparse embedding, AdamW for th
 same batch size, one epoch each, alternated several times; median and range of
 training sentences/s. Target: the harness within 10% of the hand-written loop.
 
-    python -m benchmarks.bench_loop [--sentences 4000] [--repeats 5] [--out results/loop.md]
+    python -m benchmarks.bench_loop [--sentences 4000] [--repeats 5] [--out results/benchmarks/loop.md]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from distill_bench.plugins.teachers import minilm_path
 from distill_bench.stages.batching import length_grouped_batches, pad
 from distill_bench.stages.measure.environment import cpu_model
 from distill_bench.stages.student.io import StudentContext, encode_words, load_tokenizer_file
-from distill_bench.stages.student.loop import distill, make_optimizers
+from distill_bench.stages.student.loop import TrainingData, distill, make_optimizers
 
 
 def sentences(n: int) -> list[str]:
@@ -65,8 +65,16 @@ def hand_written(model, ids, targets, batch_size, seed) -> float:
 def harness(model, ids, targets, batch_size, seed) -> float:
     budget = Budget(student_epochs=1, student_batch_size=batch_size, student_lr=1e-3)
     select = ids[:1]  # selection costs one tiny forward; the timing is the training epoch
-    info = distill(model, kd, ids, [-1] * len(ids), targets.numpy(), select, [0], lambda g, p: 0.0,
-                   budget, seed, torch.device("cpu"), 2)  # fmt: skip
+    data = TrainingData(
+        transfer_ids=ids,
+        transfer_labels=[-1] * len(ids),
+        teacher_logits=targets.numpy(),
+        select_ids=select,
+        select_labels=[0],
+        metric=lambda g, p: 0.0,
+        num_labels=2,
+    )
+    info = distill(model, kd, data, budget=budget, seed=seed, device=torch.device("cpu"))
     return len(ids) / info["train_seconds"]
 
 
@@ -76,7 +84,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default="results/loop.md")
+    parser.add_argument("--out", default="results/benchmarks/loop.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 from distill_bench.matrix.model import load_matrix
-from distill_bench.stages.measure.timing import (
+from distill_bench.stages.measure.request import (
     MeasureRequest,
     in_fresh_interpreter,
     run_measurement,

@@ -11,7 +11,7 @@ The models: the packaged MiniLM-L6 with a fresh 2-label head as the teacher (spe
 depend on fine-tuning), and the quick matrix's MLP and BiLSTM students at random init over
 its vocabulary. Sentences: SST-2 dev, in file order, as the measure stage reads them.
 
-    python -m benchmarks.bench_measure_quality [--threads 1,2] [--out results/measure.md]
+    python -m benchmarks.bench_measure_quality [--threads 1,2] [--out results/benchmarks/measure.md]
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from distill_bench.plugin_api.registry import load_registry
 from distill_bench.plugins.teachers import minilm_path
 from distill_bench.stages.batching import batched
 from distill_bench.stages.measure.environment import cpu_model
-from distill_bench.stages.measure.timing import (
+from distill_bench.stages.measure.request import (
     MeasureRequest,
-    _build,
+    build_model,
     in_fresh_interpreter,
     run_measurement,
 )
@@ -80,7 +80,7 @@ def plain_timeit(request: MeasureRequest, repeats: int) -> float:
     with in_fresh_interpreter, so it sees the threads and allocator the harness sees."""
     cfg = request.config
     torch.set_num_threads(cfg["threads"])
-    model, encode, logits = _build(request)
+    model, encode, logits = build_model(request)
     texts = list(request.texts[: cfg["max_sentences"]])
     batches = [encode(b) for b in batched(texts, cfg["batch_size"])]
 
@@ -148,7 +148,7 @@ def tables(figures: dict[str, dict]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
-    parser.add_argument("--out", default="results/measure.md")
+    parser.add_argument("--out", default="results/benchmarks/measure.md")
     args = parser.parse_args()
     started = time.perf_counter()
     texts = sst2_dev()

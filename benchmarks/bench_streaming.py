@@ -10,7 +10,7 @@ memory-mapped ids are file-backed and the OS can drop them) before and during th
 The same is done with the ids as Python lists (how the runner held them before) to show
 what streaming saves.
 
-    python -m benchmarks.bench_streaming [--sizes 50000 500000] [--out results/streaming.md]
+    python -m benchmarks.bench_streaming [--sizes 50000 500000] [--out results/benchmarks/streaming.md]
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ def one(size: int, mode: str, work: Path) -> dict:
     import torch
     from distill_bench.matrix.model import Budget
     from distill_bench.plugin_api.registry import load_registry
-    from distill_bench.plugins.datasets import imdb_unsup_sentences
+    from distill_bench.plugins.datasets.imdb import imdb_unsup_sentences
     from distill_bench.plugins.teachers import minilm_path
     from distill_bench.stages.student.io import StudentContext, encode_words, load_tokenizer_file
-    from distill_bench.stages.student.loop import distill
+    from distill_bench.stages.student.loop import TrainingData, distill
     from distill_bench.stages.student.token_ids import TokenIds, write_token_ids
     from safetensors.numpy import load_file, save_file
 
@@ -95,8 +95,16 @@ def one(size: int, mode: str, work: Path) -> dict:
     before = rss_anon_mb()
     sampler = Sampler()
     sampler.start()
-    info = distill(model, mse, ids, [-1] * size, logits, ids[:1], [0], lambda g, p: 0.0,
-                   budget, 0, torch.device("cpu"), 2)  # fmt: skip
+    data = TrainingData(
+        transfer_ids=ids,
+        transfer_labels=[-1] * size,
+        teacher_logits=logits,
+        select_ids=ids[:1],
+        select_labels=[0],
+        metric=lambda g, p: 0.0,
+        num_labels=2,
+    )
+    info = distill(model, mse, data, budget=budget, seed=0, device=torch.device("cpu"))
     sampler.stop.set()
     sampler.join()
     return {
@@ -116,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[50_000, 500_000])
     parser.add_argument("--modes", nargs="+", default=["memmap", "lists"])
-    parser.add_argument("--out", default="results/streaming.md")
+    parser.add_argument("--out", default="results/benchmarks/streaming.md")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -1,6 +1,6 @@
 """Tang et al.'s augmentation over all of SST-2 train: is it fast enough to be a matrix axis?
 
-    python -m benchmarks.bench_tang [--n-iter 20] [--repeats 3] [--out results/augment.md]
+    python -m benchmarks.bench_tang [--n-iter 20] [--repeats 3] [--out results/studies/augment.md]
 
 Target (issue 6): all 67,349 SST-2 train sentences with n_iter 20 (about 1.3M candidates
 before deduplication) in at most 10 minutes on 2 CPU cores, tagging each sentence once.
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="generation passes timed")
     parser.add_argument("--batch-size", type=int, default=1000, help="nlp.pipe batch size")
     parser.add_argument("--limit", type=int, default=0, help="first N sentences (0 = all)")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "augment.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "studies" / "augment.md")
     args = parser.parse_args(argv)
     if not args.data_dir:
         parser.error("--data-dir or BENCH_DATA_DIR is required (shared/data layout)")

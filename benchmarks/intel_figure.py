@@ -3,8 +3,9 @@ per dataset, from the rows of the three intel-*.toml matrices in the results sto
 
     BENCH_DATA_DIR=../shared/data python -m benchmarks.intel_figure
 
-writes results/intel-study-*.png and .svg (each matrix's own report has its single panel).
-Only rows of the matrices as they are now count, as in `bench report`."""
+writes results/studies/plots/intel-study-*.png (and .svg with --svg; each matrix's own
+report has its single panel). Only rows of the matrices as they are now count, as in
+`bench report`."""
 
 from __future__ import annotations
 
@@ -12,12 +13,9 @@ import argparse
 import os
 from pathlib import Path
 
-from distill_bench.cli.main import _data_dir, _data_source, planned_rows
-from distill_bench.matrix.model import load_matrix
-from distill_bench.matrix.plan import make_plan
-from distill_bench.plugin_api.registry import load_registry
+from distill_bench.execute.api import open_store, plan_matrix, resolve_data_dir
+from distill_bench.report.page import planned_rows
 from distill_bench.report.plots import write_plots
-from distill_bench.store.results import Store
 
 MATRICES = ("intel-sst2", "intel-emotion", "intel-cola")
 
@@ -26,16 +24,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results-dir", default="results")
     parser.add_argument("--data-dir", default=os.environ.get("BENCH_DATA_DIR"))
+    parser.add_argument("--svg", action="store_true", help="also write each figure as SVG")
     args = parser.parse_args()
-    registry, here = load_registry(), Path(__file__).parent
-    source = _data_source(_data_dir(args.data_dir))
-    store = Store(Path(args.results_dir) / "bench.sqlite")
+    here, data_dir = Path(__file__).parent, resolve_data_dir(args.data_dir)
+    store = open_store(args.results_dir)
     rows = []
     for name in MATRICES:
-        plan = make_plan(load_matrix(here / f"{name}.toml"), registry, source)
+        plan = plan_matrix(here / f"{name}.toml", data_dir=data_dir).plan
         rows += planned_rows(plan, store)[0]  # failed rows are left out of the plots anyway
-    for caption, png in write_plots(rows, Path(args.results_dir), "intel-study"):
-        print(f"{caption}: {Path(args.results_dir) / png}")
+    plots = Path(args.results_dir) / "studies" / "plots"  # beside studies/intel-study.md
+    for caption, png in write_plots(rows, plots, "intel-study", svg=args.svg):
+        print(f"{caption}: {plots / png}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,7 @@
-"""Executors: how a run's pending rows get computed.
+"""The Ray executor: a run's pending rows computed as Ray tasks.
 
-``local`` runs them in this process, one at a time (``Runner.run``). ``ray`` turns the
-plan's stages into Ray tasks: teacher fine-tunes and transfer sets first, then annotation
-and teacher features, then one task per row (student training, evaluation, measurement),
+The plan's stages become Ray tasks: teacher fine-tunes and transfer sets first, then
+annotation and teacher features, then one task per row (student training, evaluation, measurement),
 each task waiting on the ones it reads. Workers rebuild the plan from the matrix text and
 the settings (the plan is pure data), read and write the stage cache on a path every node
 sees, and send their rows back; the driver alone writes the results store.
@@ -15,26 +14,27 @@ once Ray's own retries are spent.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from distill_bench.execute.runner import Runner, RunSummary, StageFailed, summary_line
-from distill_bench.matrix.plan import Cell, TeacherRow, loss_profile
+from distill_bench.execute.rows import summary_line
+from distill_bench.execute.runner import Runner
+from distill_bench.execute.summary import RunSummary
+from distill_bench.matrix.capabilities import loss_profile
+from distill_bench.matrix.model import parse_matrix
+from distill_bench.matrix.plan import Cell, TeacherRow, make_plan
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.registry import collect, make_plugin_manager
 from distill_bench.plugin_api.specs import TEACHER_LOGITS
+from distill_bench.stages.context import StageFailed
+from distill_bench.store.cache import Cache
 from distill_bench.store.results import ResultRow
 
-EXECUTORS = ("local", "ray")
 GPU_STAGES = ("teacher", "annotate", "features", "row")  # stages that run a model
-
-
-class LocalExecutor:
-    """In this process, one row at a time."""
-
-    def run(self, runner: Runner) -> RunSummary:
-        return runner.run()
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,6 @@ def worker_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
     """The runner for these settings in this worker process, built once (its memo of
     loaded stages is then shared by the tasks this process runs)."""
     if settings.id not in _RUNNERS:
-        import importlib
-
-        from distill_bench.matrix.model import parse_matrix
-        from distill_bench.matrix.plan import make_plan
-        from distill_bench.plugin_api.registry import collect, make_plugin_manager
-        from distill_bench.store.cache import Cache
-
         extra = [importlib.import_module(m) for m in settings.plugin_modules]
         registry = collect(make_plugin_manager(disabled=settings.disabled, extra=extra))
         plan = make_plan(
@@ -101,7 +94,7 @@ def worker_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
 
 def _counted(runner: Runner, work) -> dict:
     """Run ``work``; what it computed (stage kind -> count) and how it ended."""
-    before = dict(runner.summary.computed)
+    before = dict(runner.ctx.computed)
     outcome: dict = {}
     try:
         outcome["value"] = work()
@@ -110,7 +103,7 @@ def _counted(runner: Runner, work) -> dict:
     except BenchError as exc:  # bad input: the driver stops the run with this message
         outcome["bench_error"] = str(exc)
     outcome["computed"] = {
-        k: v - before.get(k, 0) for k, v in runner.summary.computed.items() if v != before.get(k)
+        k: v - before.get(k, 0) for k, v in runner.ctx.computed.items() if v != before.get(k)
     }
     return outcome
 
@@ -120,7 +113,7 @@ def _inherit_failures(runner: Runner, upstream: tuple[dict, ...]) -> None:
     with that stage and error, and nothing is recomputed."""
     for result in upstream:
         if "failed" in result:
-            runner._failed[result["key"]] = StageFailed(*result["failed"])
+            runner.ctx.failed[result["key"]] = StageFailed(*result["failed"])
 
 
 def _task_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
@@ -130,7 +123,7 @@ def _task_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
     import torch
 
     runner, items = worker_runner(settings)
-    runner.device = torch.device("cuda" if ray.get_gpu_ids() else "cpu")
+    runner.ctx.device = torch.device("cuda" if ray.get_gpu_ids() else "cpu")
     return runner, items
 
 
@@ -139,13 +132,7 @@ def stage_task(settings: WorkerSettings, kind: str, item_key: str, *upstream: di
     runner, items = _task_runner(settings)
     _, item = items[item_key]
     _inherit_failures(runner, upstream)
-    compute = {
-        "teacher": runner.teacher,
-        "transfer": runner.transfer,
-        "annotate": runner.annotation,
-        "features": runner.features,
-    }[kind]
-    outcome = _counted(runner, lambda: compute(item))
+    outcome = _counted(runner, lambda: runner.shared_stage(kind, item))
     outcome.pop("value", None)  # the stage's output stays in the cache (and this worker's memo)
     return {"key": stage_key(kind, item), **outcome}
 
@@ -156,9 +143,7 @@ def row_task(settings: WorkerSettings, item_key: str, *upstream: dict) -> dict:
     role, item = items[item_key]
     _inherit_failures(runner, upstream)
     runner.store.rows.clear()
-    outcome = _counted(
-        runner, lambda: runner.teacher_row(item) if role == "teacher" else runner.cell_row(item)
-    )
+    outcome = _counted(runner, lambda: runner.row(role, item))
     outcome["row"] = outcome.pop("value", None)
     return outcome
 
@@ -227,18 +212,16 @@ class RayExecutor:
         return resources
 
     def run(self, runner: Runner) -> RunSummary:
-        import time
-
         ray = self._init()
         started = time.perf_counter()
         settings = WorkerSettings(
             matrix_text=self.matrix_text,
             matrix_path=runner.plan.matrix.path,
             data_source=self.data_source,
-            cache_dir=str(Path(runner.cache.root).resolve()),
-            data_dir=str(Path(runner.data_dir).resolve()) if runner.data_dir else None,
-            plugin_modules=tuple(runner.plugin_modules),
-            disabled=tuple(runner.disabled),
+            cache_dir=str(Path(runner.ctx.cache.root).resolve()),
+            data_dir=str(Path(runner.ctx.data_dir).resolve()) if runner.ctx.data_dir else None,
+            plugin_modules=tuple(runner.ctx.plugin_modules),
+            disabled=tuple(runner.ctx.disabled),
         )
         remote_stage = ray.remote(stage_task)
         remote_row = ray.remote(row_task)
@@ -289,7 +272,7 @@ class RayExecutor:
         if "bench_error" in outcome:
             raise BenchError(outcome["bench_error"])
         for kind, n in outcome.get("computed", {}).items():
-            runner.summary.computed[kind] = runner.summary.computed.get(kind, 0) + n
+            runner.ctx.computed[kind] = runner.ctx.computed.get(kind, 0) + n
 
     def _collect(self, ray, runner: Runner, ref, role: str, item) -> None:
         """Store a finished row; a worker that died fails its row here, on the driver."""
@@ -306,33 +289,11 @@ class RayExecutor:
                 key = (
                     getattr(item, "student_key", "") if kind == "student" else stage_key(kind, item)
                 )
-                if key and key not in runner._memo:
-                    runner._failed[key] = StageFailed("worker", error)
-            row = runner.teacher_row(item) if role == "teacher" else runner.cell_row(item)
-            runner.progress.log(summary_line(row))
+                if key and key not in runner.ctx.memo:
+                    runner.ctx.failed[key] = StageFailed("worker", error)
+            row = runner.row(role, item)
+            runner.ctx.progress.log(summary_line(row))
             return
         self._add_computed(runner, outcome)
-        row = outcome["row"]
-        runner.store.put(row)
-        if row.status == "ok":
-            runner.summary.ok += 1
-        else:
-            runner.summary.failed += 1
-        runner.progress.log(summary_line(row))
-
-
-def make_executor(
-    name: str,
-    matrix_text: str,
-    data_source: str,
-    address: str | None = None,
-    num_cpus: int | None = None,
-    gpus_per_task: float | None = None,
-):
-    if name == "local":
-        if address:
-            raise BenchError("--address is for --executor ray")
-        return LocalExecutor()
-    if name == "ray":
-        return RayExecutor(matrix_text, data_source, address, num_cpus, gpus_per_task)
-    raise BenchError(f"unknown executor {name!r} (executors: {', '.join(EXECUTORS)})")
+        row = runner.record(outcome["row"])
+        runner.ctx.progress.log(summary_line(row))

@@ -1,72 +1,22 @@
 """Planning: matrix x registry -> cells and the shared stages they need. Pure, no torch.
 
-Every stage gets a content key: a hash of its resolved config, the keys it depends on,
-and the stage's code version. The expensive stages (teacher fine-tuning, annotation)
+Every stage gets a content key (``matrix/keys.py``). The expensive stages (teacher fine-tuning, annotation)
 depend only on (dataset, teacher, augmenter, seed), so S students x L losses share them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from distill_bench.matrix.model import COMPOSE, Entry, Matrix
-from distill_bench.plugin_api.errors import BenchError
+from distill_bench.matrix.capabilities import LossProfile, incompatibility, loss_profile
+from distill_bench.matrix.components import Component, resolve
+from distill_bench.matrix.keys import content_key
+from distill_bench.matrix.model import Matrix
 from distill_bench.plugin_api.registry import Registry
 from distill_bench.plugin_api.specs import (
     FILTER_OPTIONS,
-    GOLD_LABELS,
-    SINGULAR,
-    TEACHER_FEATURES,
-    TEACHER_LOGITS,
-    AugmenterSpec,
-    LossSpec,
-    StudentSpec,
-    TeacherSpec,
 )
-
-# Bump a stage's version when its code changes what it computes: old cache entries
-# then miss instead of being silently reused.
-STAGE_VERSIONS = {
-    "data": 2,
-    "teacher": 2,  # 2: bf16 autocast really applied on CPU (was recorded, not used)
-    "transfer": 2,  # 2: harness-side leakage removal, dedup, size, composition
-    "annotate": 2,
-    "student": 3,  # 3: the teacher-confidence filter on the transfer set
-    "measure": 2,  # 2: steady allocator in the measuring subprocess (small models were 2-3x slow)
-    "features": 1,
-    "tokens": 1,  # a transfer set's student token ids, memory-mapped (harness/token_ids.py)
-}
-
-
-def content_key(stage: str, config: dict[str, Any], deps: tuple[str, ...] = ()) -> str:
-    payload = {
-        "stage": stage,
-        "version": STAGE_VERSIONS[stage],
-        "config": config,
-        "deps": list(deps),
-    }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-@dataclass(frozen=True)
-class Component:
-    """An axis entry resolved against its spec: every option present and typed."""
-
-    kind: str
-    plugin: str
-    name: str
-    options: tuple[tuple[str, Any], ...]
-
-    def config(self) -> dict[str, Any]:
-        return {"plugin": self.plugin, "options": dict(self.options)}
-
-    def options_dict(self) -> dict[str, Any]:
-        return dict(self.options)
 
 
 @dataclass(frozen=True)
@@ -142,96 +92,6 @@ class Plan:
     cells: tuple[Cell, ...]
     dropped: tuple[Dropped, ...]
     data_source: str = ""  # the data fingerprint every data key carries; executors replan with it
-
-
-def resolve(entry: Entry, registry: Registry, where: str) -> Component:
-    if entry.plugin == COMPOSE:
-        return _resolve_composition(entry, registry, where)
-    try:
-        spec = registry.get(entry.kind, entry.plugin)
-    except BenchError as exc:
-        raise BenchError(f"{where}: {exc}") from None
-    options = spec.resolve(dict(entry.options), f"{where}: {SINGULAR[entry.kind]} {entry.name!r}")
-    return Component(entry.kind, entry.plugin, entry.name, tuple(sorted(options.items())))
-
-
-def _resolve_composition(entry: Entry, registry: Registry, where: str) -> Component:
-    parts = []
-    for plugin, weight, options in dict(entry.options)["parts"]:
-        part = resolve(Entry("losses", plugin, f"{entry.name}/{plugin}", options), registry, where)
-        parts.append((plugin, weight, part.options))
-    return Component("losses", COMPOSE, entry.name, (("parts", tuple(parts)),))
-
-
-@dataclass(frozen=True)
-class LossProfile:
-    """What a loss (or a composition of losses) needs, from the specs alone."""
-
-    needs: frozenset[str]
-    uses: frozenset[str]
-    hidden_layers: tuple[int, ...] = ()  # teacher hidden states (0 = embeddings)
-    attention_layers: tuple[int, ...] = ()  # teacher attention maps (1-based)
-    per_head: bool = False  # attention maps kept per head instead of head-averaged
-
-    @property
-    def wants_features(self) -> bool:
-        return bool(self.hidden_layers or self.attention_layers)
-
-
-def loss_parts(loss: Component) -> list[tuple[str, float, dict[str, Any]]]:
-    """(plugin, weight, options) of each part; a plain loss is one part of weight 1."""
-    if loss.plugin == COMPOSE:
-        return [
-            (plugin, weight, dict(options))
-            for plugin, weight, options in dict(loss.options)["parts"]
-        ]
-    return [(loss.plugin, 1.0, loss.options_dict())]
-
-
-def loss_profile(registry: Registry, loss: Component) -> LossProfile:
-    needs, uses, hidden, attention, per_head = set(), set(), set(), set(), False
-    for plugin, _, options in loss_parts(loss):
-        spec = registry.get("losses", plugin)
-        assert isinstance(spec, LossSpec)
-        needs |= spec.needs
-        uses |= spec.uses
-        if spec.teacher_features is not None:
-            layers, attentions = spec.teacher_features(options)
-            (attention if attentions else hidden).update(layers)
-            per_head = per_head or (attentions and options.get("heads") == "per-head")
-    return LossProfile(
-        frozenset(needs), frozenset(uses), tuple(sorted(hidden)), tuple(sorted(attention)), per_head
-    )
-
-
-def incompatibility(
-    registry: Registry,
-    teacher: Component,
-    student: Component,
-    loss: Component,
-    augmenter: Component,
-) -> str | None:
-    """Why a cell cannot work, or None. Checked from capability flags alone."""
-    loss_spec = loss_profile(registry, loss)
-    student_spec = registry.get("students", student.plugin)
-    teacher_spec = registry.get("teachers", teacher.plugin)
-    augmenter_spec = registry.get("augmenters", augmenter.plugin)
-    assert isinstance(student_spec, StudentSpec)
-    assert isinstance(teacher_spec, TeacherSpec) and isinstance(augmenter_spec, AugmenterSpec)
-    missing = sorted(loss_spec.needs - student_spec.exposes)
-    if missing:
-        return f"loss {loss.name!r} needs {', '.join(missing)}, which student {student.name!r} does not expose"
-    missing = sorted(loss_spec.needs - teacher_spec.exposes)
-    if missing:
-        return f"loss {loss.name!r} needs teacher {', '.join(missing)}, which teacher {teacher.name!r} does not expose"
-    if loss_spec.uses == {GOLD_LABELS} and not augmenter_spec.gold_labels:
-        return (
-            f"loss {loss.name!r} learns from gold labels only, and augmenter "
-            f"{augmenter.name!r} makes unlabelled text"
-        )
-    if not loss_spec.uses & {GOLD_LABELS, TEACHER_LOGITS, TEACHER_FEATURES}:
-        return f"loss {loss.name!r} declares no training signal"
-    return None
 
 
 def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan:

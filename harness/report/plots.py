@@ -3,7 +3,8 @@
 Three figures per matrix, one panel per dataset, from the same entries as the tables:
 score vs parameters and score vs CPU batch-1 latency with the Pareto frontier drawn, and
 (student score / teacher score) % vs parameters as in the Intel distillation study's figures.
-Each is written as PNG and SVG next to the markdown that links them.
+Each is written as PNG (and as SVG when asked) into the folder the caller names; the markdown
+links the PNGs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from distill_bench.plugin_api.errors import BenchError
 from distill_bench.plugin_api.metrics import METRIC_LABELS
-from distill_bench.report.leaderboard import Entry, leaderboards
+from distill_bench.report.entries import Entry, leaderboards
 from distill_bench.store.results import ResultRow
 
 PLOTS_INSTALL = 'pip install "distill-bench[plots]"  (matplotlib)'
@@ -102,9 +103,12 @@ def _panel(ax, entries: Sequence[Entry], x, y, frontier, xlabel: str, ylabel: st
     ax.legend(handles=handles, fontsize=7, loc="lower right")
 
 
-def write_plots(rows: Sequence[ResultRow], out_dir: Path, stem: str) -> list[tuple[str, str]]:
-    """Write each figure as ``{stem}-{suffix}.png`` and ``.svg`` under ``out_dir``;
-    returns (caption, PNG file name) for the markdown to link. Nothing to plot: []."""
+def write_plots(
+    rows: Sequence[ResultRow], out_dir: Path, stem: str, svg: bool = False
+) -> list[tuple[str, str]]:
+    """Write each figure as ``{stem}-{suffix}.png`` (and ``.svg`` if ``svg``) under
+    ``out_dir``; returns (caption, PNG file name) for the markdown to link. Nothing to
+    plot: []."""
     boards = leaderboards(rows)
     if not boards:
         return []
@@ -119,7 +123,7 @@ def write_plots(rows: Sequence[ResultRow], out_dir: Path, stem: str) -> list[tup
             _panel(ax, entries, x, y, frontier, xlabel, ylabel.format(metric=metric), dataset)
         fig.suptitle(caption, fontsize=11)
         fig.tight_layout()
-        for ext in ("png", "svg"):
+        for ext in ("png", "svg") if svg else ("png",):
             path = out_dir / f"{stem}-{suffix}.{ext}"
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two runs may write at once
             # metadata without dates, so rewriting a report from the same rows gives the same files

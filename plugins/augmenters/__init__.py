@@ -31,7 +31,7 @@ def _edited(method: str, ctx, texts, origins) -> TransferSet:
 
 def _tang(options):
     def build(ctx):
-        from distill_bench.plugins.augmenters.tang import tag, tang_augment
+        from distill_bench.plugins.augmenters.tang import tag, tang_augment  # numpy, spaCy
 
         tagged = tag(ctx.task.train.texts)  # each sentence tagged once, reused n_iter times
         texts, origins = tang_augment(
@@ -50,7 +50,7 @@ def _tang(options):
 
 def _eda(options):
     def build(ctx):
-        from distill_bench.plugins.augmenters.eda import EmbeddingSynonyms, eda_augment
+        from distill_bench.plugins.augmenters.eda import EmbeddingSynonyms, eda_augment  # numpy
 
         synonyms = EmbeddingSynonyms(
             ctx.teacher_tokenizer(), ctx.teacher_embeddings(), options["neighbours"]

@@ -1,4 +1,5 @@
-"""Built-in students (their torch modules are in models.py).
+"""Built-in students (``register_students``): factories in factories.py, options in options.py,
+and their torch modules in models.py.
 
 Embedding students (mlp, bilstm, cnn) read the teacher's WordPiece ids or a word-level
 vocabulary (``vocab`` option), start from random or teacher-derived embeddings
@@ -25,255 +26,33 @@ measurement reports them with and without nn.Embedding parameters.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from distill_bench import BenchError, Option, StudentSpec, hookimpl
-from distill_bench.plugin_api.specs import ATTENTIONS, HIDDEN_STATES, LOGITS, VOCAB_OPTIONS
-
-_INIT_OPTIONS = (
-    Option(
-        "embedding_init",
-        str,
-        "random",
-        "random, or teacher: the fine-tuned teacher's input embeddings (a word-level "
-        "vocabulary averages each word's WordPieces), PCA-reduced when embedding_dim is "
-        "smaller than the teacher's hidden size, mapped by a fixed random orthonormal "
-        "matrix when larger",
-        choices=("random", "teacher"),
-    ),
-    Option("freeze_embeddings", bool, False, "keep the embedding table fixed while training"),
+from distill_bench import Option, StudentSpec, hookimpl
+from distill_bench.plugin_api.specs import ATTENTIONS, HIDDEN_STATES, LOGITS
+from distill_bench.plugins.students.factories import (
+    embedding_student,
+    pretrained,
+    teacher_layers,
+    transformer,
 )
-# Options the harness or the factory reads, not the module's constructor.
-_NOT_MODULE = {o.name for o in (*VOCAB_OPTIONS, *_INIT_OPTIONS)}
-
-MLP_OPTIONS = (
-    Option("embedding_dim", int, 300, "word embedding size"),
-    Option("dropout", float, 0.1, "dropout before each dense layer"),
-    Option("hidden_size", int, 256, "width of each hidden layer"),
-    Option("layers", int, 2, "hidden layers (0: a linear classifier over the mean embedding)"),
-    *_INIT_OPTIONS,
-    *VOCAB_OPTIONS,
+from distill_bench.plugins.students.options import (
+    BILSTM_OPTIONS,
+    CNN_OPTIONS,
+    EPOCHS,
+    LR_PRETRAINED,
+    LR_RANDOM,
+    MLP_OPTIONS,
+    TRANSFORMER_OPTIONS,
+    WORD_VOCAB,
+    preset,
 )
-BILSTM_OPTIONS = (
-    Option("embedding_dim", int, 300, "word embedding size"),
-    Option("dropout", float, 0.1, "dropout before each dense layer (and between LSTM layers)"),
-    Option("hidden_size", int, 150, "LSTM units per direction"),
-    Option("num_layers", int, 1, "stacked BiLSTM layers"),
-    Option("fc_size", int, 400, "width of the dense layer after pooling (0: none)"),
-    Option("fc_activation", str, "relu", "the dense layer's activation", choices=("relu", "gelu")),
-    *_INIT_OPTIONS,
-    *VOCAB_OPTIONS,
-)
-CNN_OPTIONS = (
-    Option("embedding_dim", int, 300, "word embedding size (Kim: 300-d word2vec)"),
-    Option("filter_widths", list, [3, 4, 5], "convolution widths in tokens (Kim: 3, 4, 5)"),
-    Option("feature_maps", int, 100, "filters per width (Kim: 100)"),
-    Option("dropout", float, 0.5, "dropout on the pooled features (Kim: 0.5)"),
-    *_INIT_OPTIONS,
-    *VOCAB_OPTIONS,
-)
-TRANSFORMER_OPTIONS = (
-    Option("layers", int, 2, "transformer layers (L)"),
-    Option("hidden_size", int, 128, "hidden size (H)"),
-    Option("heads", int, 2, "attention heads (H / 64 in Turc et al.)"),
-    Option("intermediate_size", int, 0, "feed-forward size (0: 4 x hidden_size)"),
-    Option("max_positions", int, 512, "position embeddings (longest input)"),
-    Option("dropout", float, 0.1, "hidden and attention dropout"),
-)
-
-
-def _learning_rate(default: float, why: str) -> Option:
-    return Option(
-        "learning_rate",
-        float,
-        default,
-        f"this student's learning rate, used instead of the budget's student_lr (which suits "
-        f"embedding students); 0: the budget's. {why}",
-    )
-
-
-# Post-LN BERT from random init diverged at 1e-2 on toy tasks; 1e-3 trained the tiny and
-# mini shapes, while the small shape needed 3e-4. Pretrained weights want BERT's fine-tuning
-# rates, or the pretraining is wiped out.
-_LR_RANDOM = _learning_rate(1e-3, "1e-3 trains small BERT shapes from scratch (3e-4 from H=512)")
-_LR_PRETRAINED = _learning_rate(5e-5, "5e-5: BERT's fine-tuning rate, for pretrained weights")
-# Pretrained weights converge in BERT's 2-4 fine-tuning epochs, word-embedding students in
-# many more, and a matrix has one budget: a transformer student may set its own count.
-_EPOCHS = Option(
-    "epochs",
-    int,
-    0,
-    "this student's training epochs, used instead of the budget's student_epochs; 0: the "
-    "budget's. Pretrained transformers need BERT's 2-4 (each epoch costs far more)",
-)
-
-
-def _with_schedule(model, options):
-    """The module carries its learning rate and epochs; the training loop reads
-    ``model.learning_rate`` and ``model.epochs``."""
-    if options.get("learning_rate", 0.0) > 0:
-        model.learning_rate = options["learning_rate"]
-    if options.get("epochs", 0) < 0:
-        raise BenchError(f"option 'epochs' must be >= 0 (0: the budget's), got {options['epochs']}")
-    if options.get("epochs", 0) > 0:
-        model.epochs = options["epochs"]
-    return model
-
-
-def preset(options: tuple[Option, ...], **defaults) -> tuple[Option, ...]:
-    """``options`` with some defaults replaced: a published configuration."""
-    unknown = set(defaults) - {o.name for o in options}
-    if unknown:
-        raise ValueError(f"preset sets unknown options {sorted(unknown)}")
-    return tuple(replace(o, default=defaults[o.name]) if o.name in defaults else o for o in options)
-
-
-def _init_weights(ctx) -> bool:
-    """False when the weights are about to be overwritten (a saved student being rebuilt):
-    then nothing is copied from the teacher or a checkpoint. StudentContext may carry
-    ``init_weights``; without it, always initialise."""
-    return getattr(ctx, "init_weights", True)
-
-
-def _embedding_student(module: str):
-    def factory(options, ctx):
-        from distill_bench.plugins.students import models as student_models
-
-        args = {k: v for k, v in options.items() if k not in _NOT_MODULE}
-        if "filter_widths" in args:
-            widths = args["filter_widths"]
-            if not widths or not all(isinstance(w, int) and w >= 1 for w in widths):
-                raise BenchError(f"filter_widths must be positive integers, got {widths!r}")
-        model = getattr(student_models, module)(ctx.vocab_size, ctx.num_labels, **args)
-        embedding = model.embedding
-        if options.get("embedding_init", "random") == "teacher" and _init_weights(ctx):
-            if ctx.teacher_dir is None:
-                raise BenchError(
-                    'embedding_init = "teacher" needs the fine-tuned teacher\'s folder, and '
-                    "this context has none (teacher cache entry deleted?)"
-                )
-            import torch
-            from distill_bench.stages.student.from_teacher import teacher_input_embeddings
-
-            with torch.no_grad():
-                embedding.weight.copy_(
-                    teacher_input_embeddings(
-                        ctx.teacher_dir, ctx.tokenizer, embedding.embedding_dim
-                    )
-                )
-        if options.get("freeze_embeddings", False):
-            embedding.weight.requires_grad_(False)
-        return model
-
-    return factory
-
-
-def _transformer(options, ctx):
-    from distill_bench.plugins.students.models import TransformerStudent, bert_classifier
-
-    if options["hidden_size"] % options["heads"]:
-        raise BenchError(
-            f"hidden_size {options['hidden_size']} is not a multiple of heads {options['heads']}"
-        )
-    shape = {k: v for k, v in options.items() if k not in ("learning_rate", "epochs")}
-    model = TransformerStudent(bert_classifier(ctx.vocab_size, ctx.num_labels, **shape))
-    return _with_schedule(model, options)
-
-
-def _teacher_layers(options, ctx):
-    from distill_bench.plugins.students.models import TransformerStudent
-    from distill_bench.stages.student.from_teacher import load_teacher, parse_layers, truncated_copy
-
-    if ctx.teacher_dir is None:
-        raise BenchError(
-            "student 'teacher-layers' is built from the fine-tuned teacher's layers, and "
-            "the teacher's folder is gone (its cache entry was deleted?): run the cell again"
-        )
-    if _init_weights(ctx):
-        teacher = load_teacher(ctx.teacher_dir)
-        layers = parse_layers(options["layers"], teacher.config.num_hidden_layers)
-        model = truncated_copy(teacher, layers, ctx.num_labels)
-        vocab = teacher.config.vocab_size
-    else:  # rebuilding: the teacher's architecture, weights come from the checkpoint
-        from transformers import AutoConfig, AutoModelForSequenceClassification
-
-        config = AutoConfig.from_pretrained(str(ctx.teacher_dir))
-        layers = parse_layers(options["layers"], config.num_hidden_layers)
-        config.num_hidden_layers, config.num_labels = len(layers), ctx.num_labels
-        model = AutoModelForSequenceClassification.from_config(config, attn_implementation="eager")
-        vocab = config.vocab_size
-    if ctx.vocab_size > vocab:
-        raise BenchError(
-            f"student 'teacher-layers' reads the teacher's vocabulary ({vocab} ids), "
-            f"but its input comes from a tokenizer of {ctx.vocab_size}"
-        )
-    return _with_schedule(TransformerStudent(model), options)
-
-
-def pretrained_path(model: str) -> str:
-    """A Hub id or local folder; "minilm-l6" is the packaged all-MiniLM-L6-v2."""
-    if model == "minilm-l6":
-        from distill_bench.plugins.teachers import minilm_path
-
-        return minilm_path()
-    return model
-
-
-def pretrained_tokenizer(path: str):
-    """The checkpoint's own tokenizer as a tokenizers.Tokenizer."""
-    from pathlib import Path
-
-    from distill_bench.stages.student.io import load_tokenizer_file, prepare
-
-    if (Path(path) / "tokenizer.json").is_file():
-        return load_tokenizer_file(Path(path) / "tokenizer.json")
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    if not getattr(tokenizer, "is_fast", False):
-        raise BenchError(f"pretrained student {path}: no fast tokenizer (tokenizer.json)")
-    return prepare(tokenizer.backend_tokenizer)
-
-
-def _pretrained(options, ctx):
-    import transformers
-    from distill_bench.plugins.students.models import TransformerStudent
-    from transformers import AutoConfig, AutoModelForSequenceClassification
-
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    path = pretrained_path(options["model"])
-    tokenizer = pretrained_tokenizer(path)
-    try:
-        if _init_weights(ctx):
-            model = AutoModelForSequenceClassification.from_pretrained(
-                path,
-                num_labels=ctx.num_labels,
-                ignore_mismatched_sizes=True,  # a checkpoint's head of another label count
-                attn_implementation="eager",
-            )
-        else:  # rebuilding: the architecture only, weights come from the checkpoint
-            config = AutoConfig.from_pretrained(path, num_labels=ctx.num_labels)
-            model = AutoModelForSequenceClassification.from_config(
-                config, attn_implementation="eager"
-            )
-    except (OSError, ValueError) as exc:
-        raise BenchError(
-            f"pretrained student {options['model']}: cannot load ({str(exc).splitlines()[0]})"
-        ) from None
-    return _with_schedule(TransformerStudent(model, tokenizer), options)
-
 
 _POOLED = frozenset({LOGITS, HIDDEN_STATES})  # hidden_states: the pooled features
 _LAYERED = frozenset({LOGITS, HIDDEN_STATES, ATTENTIONS})  # per layer, [batch, seq, hidden]
-_WORDS = {"vocab": "word", "vocab_size": 50_000, "min_count": 1}  # a paper's word vocabulary
 
 
 @hookimpl
 def register_students(register):
-    mlp, bilstm, cnn = (
-        _embedding_student(m) for m in ("MLPStudent", "BiLSTMStudent", "CNNStudent")
-    )
+    mlp, bilstm, cnn = (embedding_student(m) for m in ("MLPStudent", "BiLSTMStudent", "CNNStudent"))
     register(
         StudentSpec(
             name="mlp",
@@ -291,7 +70,7 @@ def register_students(register):
             "embeddings, 3 ReLU layers of 300, word vocabulary (no word dropout). 15.3M "
             "params at 50k words, 0.27M without embeddings.",
             options=preset(
-                MLP_OPTIONS, embedding_dim=300, hidden_size=300, layers=3, dropout=0.0, **_WORDS
+                MLP_OPTIONS, embedding_dim=300, hidden_size=300, layers=3, dropout=0.0, **WORD_VOCAB
             ),
             exposes=_POOLED,
         )
@@ -314,7 +93,7 @@ def register_students(register):
             "random here unless embedding_init = teacher), BiLSTM 150 per direction, "
             "max-pool, ReLU layer of 400, classifier. 15.7M params at 50k words, 0.66M "
             "without embeddings.",
-            options=preset(BILSTM_OPTIONS, **_WORDS),
+            options=preset(BILSTM_OPTIONS, **WORD_VOCAB),
             exposes=_POOLED,
         )
     )
@@ -379,10 +158,10 @@ def register_students(register):
     register(
         StudentSpec(
             name="transformer",
-            factory=_transformer,
+            factory=transformer,
             description="A BERT of the given shape, randomly initialised, over the teacher's "
             "WordPiece vocabulary.",
-            options=(*TRANSFORMER_OPTIONS, _LR_RANDOM, _EPOCHS),
+            options=(*TRANSFORMER_OPTIONS, LR_RANDOM, EPOCHS),
             exposes=_LAYERED,
             special_tokens=True,
         )
@@ -391,12 +170,12 @@ def register_students(register):
         register(
             StudentSpec(
                 name=f"transformer-{size}",
-                factory=_transformer,
+                factory=transformer,
                 description=f"BERT-{size.capitalize()} shape of Turc et al. 2019 (L={layers}, "
                 f"H={hidden}, {heads} heads, feed-forward {4 * hidden}), randomly "
                 f"initialised: {params} params over BERT's 30,522 WordPieces.",
                 options=preset(
-                    (*TRANSFORMER_OPTIONS, _LR_RANDOM, _EPOCHS),
+                    (*TRANSFORMER_OPTIONS, LR_RANDOM, EPOCHS),
                     layers=layers,
                     hidden_size=hidden,
                     heads=heads,
@@ -409,7 +188,7 @@ def register_students(register):
     register(
         StudentSpec(
             name="teacher-layers",
-            factory=_teacher_layers,
+            factory=teacher_layers,
             description="DistilBERT-style: a copy of the fine-tuned teacher keeping only the "
             "chosen layers (embeddings, pooler and classifier copied too); the teacher's "
             "tokenizer.",
@@ -421,8 +200,8 @@ def register_students(register):
                     "teacher layer indices to keep, in order, e.g. [0, 2, 4] "
                     "(empty: every other layer from the first, as DistilBERT)",
                 ),
-                _LR_PRETRAINED,
-                _EPOCHS,
+                LR_PRETRAINED,
+                EPOCHS,
             ),
             exposes=_LAYERED,
             special_tokens=True,
@@ -431,7 +210,7 @@ def register_students(register):
     register(
         StudentSpec(
             name="pretrained",
-            factory=_pretrained,
+            factory=pretrained,
             description="Another pretrained checkpoint as the student, with its own "
             "tokenizer and a new classifier head.",
             options=(
@@ -442,8 +221,8 @@ def register_students(register):
                     "Hugging Face model id or local folder; minilm-l6 = the packaged "
                     "all-MiniLM-L6-v2 (22.7M params)",
                 ),
-                _LR_PRETRAINED,
-                _EPOCHS,
+                LR_PRETRAINED,
+                EPOCHS,
             ),
             exposes=_LAYERED,
             special_tokens=True,

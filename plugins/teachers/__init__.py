@@ -20,7 +20,7 @@ _FINETUNE_OPTIONS = (
 
 
 def _hf(options):
-    from distill_bench.plugins.teachers.hf import HFTeacher
+    from distill_bench.plugins.teachers.hf import HFTeacher  # torch: only when a run builds it
 
     return HFTeacher(options["model"], options)
 
@@ -37,14 +37,14 @@ def minilm_path() -> str:
 
 
 def _minilm(options):
-    from distill_bench.plugins.teachers.hf import HFTeacher
+    from distill_bench.plugins.teachers.hf import HFTeacher  # torch: only when a run builds it
 
     return HFTeacher(minilm_path(), options)
 
 
 def _mpnet(options):
-    from distill_bench.plugins.teachers.hf import HFTeacher
-    from distill_bench.plugins.teachers.offline import mpnet_base_path
+    from distill_bench.plugins.teachers.hf import HFTeacher  # torch: only when a run builds it
+    from distill_bench.plugins.teachers.offline import mpnet_base_path  # not in `bench list`
 
     return HFTeacher(str(mpnet_base_path()), options)
 

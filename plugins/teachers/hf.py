@@ -112,9 +112,13 @@ class HFTeacher:
         select_ids = self.encode(tokenizer, task.select.texts, budget.max_length)
         # selection scores: length-sorted batches that back off on out-of-memory, bf16 on CUDA
         selector = TorchAnnotator(
-            model, tokenizer, "bf16" if device.type == "cuda" else "fp32",
-            budget.max_length, budget.annotate_batch_size, device,
-        )  # fmt: skip
+            model,
+            tokenizer,
+            precision="bf16" if device.type == "cuda" else "fp32",
+            max_length=budget.max_length,
+            batch_size=budget.annotate_batch_size,
+            device=device,
+        )
         labels = torch.tensor(task.train.labels)
         metric = task_metric(task)
         steps_per_epoch = math.ceil(len(train_ids) / budget.teacher_batch_size)
@@ -123,9 +127,12 @@ class HFTeacher:
         bf16 = use_bf16(self.options["precision"], device)
 
         optimizer, schedule = adamw_with_warmup(
-            model, budget.teacher_lr, self.options["weight_decay"],
-            int(budget.teacher_warmup * total_steps), total_steps,
-        )  # fmt: skip
+            model,
+            lr=budget.teacher_lr,
+            weight_decay=self.options["weight_decay"],
+            warmup=int(budget.teacher_warmup * total_steps),
+            total=total_steps,
+        )
         best_score, best_state, best_step, stale, step = -math.inf, None, 0, 0, 0
         evaluations, started = [], time.perf_counter()
         stop = False

@@ -50,7 +50,7 @@ def test_tiny_matrix_end_to_end(bench_env, tiny_teacher_dir, tmp_path):
     # The synthetic task is learnable: a distilled BiLSTM must beat chance clearly.
     assert max(r.metrics["accuracy"] for r in students) > 0.7
 
-    board = (bench_env["results"] / "tiny.md").read_text()
+    board = (bench_env["results"] / "leaderboards" / "tiny.md").read_text()
     assert "| teacher " in board and "% of teacher" in board and "speed-up" in board
     assert "(teacher)" in board
     for student in ("mlp", "bilstm"):
@@ -245,7 +245,7 @@ def test_weighted_sum_trains_a_lazy_projection_in_a_loss(bench_env):
     """A loss with its own (lazy) parameters is materialised and optimised with the student."""
     import torch
     from distill_bench.matrix.model import Budget
-    from distill_bench.stages.student.loop import WeightedSum, distill
+    from distill_bench.stages.student.loop import TrainingData, WeightedSum, distill
     from torch import nn
 
     class ProjectedMSE(nn.Module):
@@ -269,8 +269,23 @@ def test_weighted_sum_trains_a_lazy_projection_in_a_loss(bench_env):
     model = MeanEmbedding()
     ids = [[1, 2], [3], [4, 5, 6], [7]] * 4
     teacher = torch.randn(16, 2).numpy()
-    distill(model, loss, ids, [0] * 16, teacher, ids[:4], [0] * 4, lambda g, p: 0.0,
-            Budget(student_epochs=2, student_batch_size=4), 0, torch.device("cpu"), 3)  # fmt: skip
+    data = TrainingData(
+        transfer_ids=ids,
+        transfer_labels=[0] * 16,
+        teacher_logits=teacher,
+        select_ids=ids[:4],
+        select_labels=[0] * 4,
+        metric=lambda g, p: 0.0,
+        num_labels=3,
+    )
+    distill(
+        model,
+        loss,
+        data,
+        budget=Budget(student_epochs=2, student_batch_size=4),
+        seed=0,
+        device=torch.device("cpu"),
+    )
     assert part.proj.weight.shape == (2, 3)
     assert part.proj.weight.grad is not None
 

@@ -83,7 +83,7 @@ def test_ray_executor_isolates_a_failing_stage(ray_cluster, bench_env, tiny_teac
 def test_a_dead_worker_fails_its_row_on_the_driver(ray_cluster, bench_env, tiny_teacher_dir):
     """A worker process that dies (as when killed for memory) fails its row, stage
     "worker"; the driver writes that row and computes none of the row's stages itself."""
-    from distill_bench.execute.executors import RayExecutor
+    from distill_bench.execute.ray import RayExecutor
     from distill_bench.execute.runner import Runner
     from distill_bench.matrix.model import parse_matrix
     from distill_bench.matrix.plan import make_plan

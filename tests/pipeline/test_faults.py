@@ -272,7 +272,7 @@ def test_cli_retry_failed_and_failure_report(bench_env, tiny_teacher_dir, tmp_pa
     args = ["run", "--matrix", str(matrix), "--results-dir", str(bench_env["results"])]
     matrix.write_text(bad)
     assert main(args) == 1
-    board = (bench_env["results"] / "tiny.md").read_text()
+    board = (bench_env["results"] / "leaderboards" / "tiny.md").read_text()
     assert "fail" in board.lower()
     assert main(args) == 1
     assert "left alone (bench run --retry-failed reruns them)" in capsys.readouterr().out

@@ -44,18 +44,18 @@ def test_variants_diagnostics_and_reports_from_a_tiny_run(bench_env, tiny_teache
         assert 0 <= r.metrics["teacher_agreement"] <= 1
         assert r.metrics["teacher_errors"] >= 0
 
-    board = (results / "tiny.md").read_text()
+    board = (results / "leaderboards" / "tiny.md").read_text()
     assert "gain vs ce-hard" in board and "### sst2: deployment variants" in board
     assert "| onnx-fp32 " in board and "Pareto (size, latency)" in board
 
     assert main(["report", "--matrix", str(matrix), "--results-dir", str(results),
                  "--format", "json", "--columns", "student,loss,score,gain"]) == 0  # fmt: skip
-    records = json.loads((results / "tiny.json").read_text())
+    records = json.loads((results / "leaderboards" / "tiny.json").read_text())
     kd = [r for r in records if r["loss"] == "kd-soft" and r["variant"] == "fp32"]
     assert len(kd) == 1 and isinstance(kd[0]["gain"], float)
     assert main(["report", "--matrix", str(matrix), "--results-dir", str(results),
                  "--format", "csv", "--sort", "latency_p50"]) == 0  # fmt: skip
-    csv_text = (results / "tiny.csv").read_text()
+    csv_text = (results / "leaderboards" / "tiny.csv").read_text()
     assert csv_text.startswith("dataset,teacher,student,loss,augmenter,variant,score,")
     assert len(csv_text.splitlines()) == 1 + 3 * 3  # header, 3 entries x (fp32 + 2 variants)
     assert main(["report", "--matrix", str(matrix), "--results-dir", str(results),

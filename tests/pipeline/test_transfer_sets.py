@@ -56,5 +56,5 @@ def test_augmented_matrix_records_size_composition_and_filter(
     )
     assert sure.timings["transfer"]["key"] == tang.timings["transfer"]["key"]
     assert sure.timings["annotate"]["key"] == tang.timings["annotate"]["key"]
-    board = (bench_env["results"] / "tiny.md").read_text()
+    board = (bench_env["results"] / "leaderboards" / "tiny.md").read_text()
     assert tang.metrics["transfer_composition"] in board

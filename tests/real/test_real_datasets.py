@@ -15,7 +15,8 @@ from distill_bench import BenchError
 from distill_bench.plugin_api.metrics import score_task, task_metric
 from distill_bench.plugin_api.registry import load_registry
 from distill_bench.plugins import datasets as ds
-from distill_bench.plugins.datasets import apply_low_resource, imdb_unsup_sentences
+from distill_bench.plugins.datasets.imdb import imdb_unsup_sentences
+from distill_bench.plugins.datasets.splits import apply_low_resource
 
 from tests.helpers import real_data_dir
 

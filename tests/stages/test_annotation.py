@@ -10,13 +10,9 @@ import numpy as np
 import pytest
 import torch
 from distill_bench import BenchError
-from distill_bench.stages.annotation.annotators import (
-    PRECISIONS,
-    OutputsReader,
-    agreement,
-    load_annotator,
-    save_outputs,
-)
+from distill_bench.stages.annotation.annotators import PRECISIONS, agreement, load_annotator
+from distill_bench.stages.annotation.outputs import OutputsReader
+from distill_bench.stages.annotation.writer import save_outputs
 from safetensors.numpy import load_file
 
 from tests.helpers import synthetic_sentences
@@ -340,7 +336,7 @@ def test_a_single_sentence_that_does_not_fit_is_an_error(teacher_dir, texts):
 
 
 def test_auto_batch_size_is_large_on_gpu_and_128_on_cpu(teacher_dir):
-    from distill_bench.stages.annotation.annotators import auto_batch_size
+    from distill_bench.stages.annotation.base import auto_batch_size
 
     assert load_annotator(teacher_dir, "fp32", MAX_LENGTH, 0, "cpu", None).batch_size == 128
     assert auto_batch_size(torch.device("cuda")) == 1024

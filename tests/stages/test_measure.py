@@ -9,13 +9,9 @@ import pytest
 import torch
 from distill_bench.matrix.model import MeasureConfig
 from distill_bench.plugin_api.registry import load_registry
-from distill_bench.stages.measure.timing import (
-    STEADY_MALLOC,
-    MeasureRequest,
-    count_parameters,
-    run_measurement,
-    summarize,
-)
+from distill_bench.stages.measure.memory import count_parameters
+from distill_bench.stages.measure.request import STEADY_MALLOC, MeasureRequest, run_measurement
+from distill_bench.stages.measure.timing import summarize
 from distill_bench.stages.student.io import StudentContext, load_wordpiece, save_student
 from torch import nn
 

@@ -15,7 +15,7 @@ from distill_bench import BenchError
 from distill_bench.plugin_api.registry import load_registry
 from distill_bench.plugin_api.specs import ATTENTIONS, HIDDEN_STATES, LOGITS
 from distill_bench.stages.batching import pad
-from distill_bench.stages.measure.timing import count_parameters
+from distill_bench.stages.measure.memory import count_parameters
 from distill_bench.stages.student.from_teacher import (
     align_embeddings,
     load_teacher,
@@ -54,7 +54,7 @@ TEXTS, LABELS = zip(*synthetic_sentences(24, seed=5), strict=True)
 
 
 def build(name: str, teacher_dir, seed: int = 0, **options):
-    """(model, ctx) as runner.student builds them: vocabulary first, then the module."""
+    """(model, ctx) as the student stage builds them: vocabulary first, then the module."""
     spec = REGISTRY.get("students", name)
     resolved = spec.resolve(options, "test")
     teacher_tok = load_tokenizer_file(teacher_dir / "tokenizer.json")
@@ -467,7 +467,7 @@ def test_a_transformer_student_trains_for_its_own_epoch_count(tiny_teacher_dir):
     weights want BERT's 2-4 while embedding students in the same matrix want more); 0
     keeps the budget's, a negative count is refused."""
     from distill_bench.matrix.model import Budget
-    from distill_bench.stages.student.loop import distill
+    from distill_bench.stages.student.loop import TrainingData, distill
 
     spec = REGISTRY.get("students", "transformer")
     ctx = StudentContext(2, load_tokenizer_file(tiny_teacher_dir / "tokenizer.json"), None)
@@ -476,9 +476,23 @@ def test_a_transformer_student_trains_for_its_own_epoch_count(tiny_teacher_dir):
 
     def epochs_run(**options):
         model = spec.factory(spec.resolve({**shape, **options}, "test"), ctx)
-        info = distill(model, lambda out, batch: F.cross_entropy(out["logits"], batch.labels),
-                       ids, [0, 1, 0] * 4, None, ids[:3], [0, 1, 0], lambda g, p: 0.0,
-                       Budget(student_epochs=3, student_batch_size=4), 0, torch.device("cpu"), 2)  # fmt: skip
+        data = TrainingData(
+            transfer_ids=ids,
+            transfer_labels=[0, 1, 0] * 4,
+            teacher_logits=None,
+            select_ids=ids[:3],
+            select_labels=[0, 1, 0],
+            metric=lambda g, p: 0.0,
+            num_labels=2,
+        )
+        info = distill(
+            model,
+            lambda out, batch: F.cross_entropy(out["logits"], batch.labels),
+            data,
+            budget=Budget(student_epochs=3, student_batch_size=4),
+            seed=0,
+            device=torch.device("cpu"),
+        )
         return info["epochs"], info["steps"]
 
     assert epochs_run(epochs=1) == (1, 3)

@@ -5,16 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from distill_bench.report.leaderboard import (
-    TEACHER_MARK,
-    gain_text,
-    leaderboards,
+from distill_bench.report.columns import gain_text, sort_entries
+from distill_bench.report.entries import TEACHER_MARK, leaderboards, variant_boards
+from distill_bench.report.render import (
     render_csv,
     render_json,
     render_markdown,
-    sort_entries,
     total_compute_seconds,
-    variant_boards,
 )
 from distill_bench.store.results import ResultRow
 

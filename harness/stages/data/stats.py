@@ -1,8 +1,8 @@
 """What a task looks like: split sizes, label distributions, lengths in WordPiece tokens.
 
-Pure: numpy and a ``tokenizers.Tokenizer``, no torch. ``bench data-stats`` prints
-``format_stats(dataset_stats(task, tokenizer))``; ``describe_dataset`` does the whole
-command (load the dataset through the registry, count, format) in one call.
+Pure: numpy and a ``tokenizers.Tokenizer``, no torch. ``bench datasets show`` prints
+``describe_dataset``: the whole command (load the dataset through the registry, count
+with ``dataset_stats``, format with ``format_stats``) in one call.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from distill_bench.plugin_api.errors import BenchError
 from distill_bench.plugin_api.tasks import TaskData
 
 ROLES = ("train", "select", "evaluation", "unlabelled")
+# whose pretrained tokenizer measures lengths by default: MiniLM's uncased BERT WordPiece,
+# the vocabulary the built-in teachers and students share
+DEFAULT_TOKENIZER_TEACHER = "minilm-l6"
 _FULL_TABLE_LABELS = 20  # more labels than this: per-split count summary instead of a table
 
 
@@ -152,6 +155,17 @@ def parse_options(assignments: Sequence[str]) -> dict[str, Any]:
     return options
 
 
+def teacher_tokenizer(registry, teacher: str = DEFAULT_TOKENIZER_TEACHER):
+    """The ``tokenizers.Tokenizer`` of a registered teacher's pretrained model folder, asked
+    of the teacher object itself (its ``path`` and ``tokenizer(path)``)."""
+    spec = registry.get("teachers", teacher)
+    model = spec.factory(spec.resolve({}, f"teacher {teacher!r}"))
+    path = getattr(model, "path", None)
+    if path is None:
+        raise BenchError(f"teacher {teacher!r} has no local model folder to read a tokenizer from")
+    return model.tokenizer(Path(path))
+
+
 def describe_dataset(
     registry,
     name: str,
@@ -162,8 +176,9 @@ def describe_dataset(
 ) -> str:
     """Load dataset ``name`` with ``options`` and return ``format_stats`` of it.
 
-    ``tokenizer_file`` defaults to the packaged MiniLM's tokenizer.json (the uncased BERT
-    WordPiece vocabulary the built-in teachers and students share). Token lengths come
+    ``tokenizer_file`` defaults to the tokenizer of the ``minilm-l6`` teacher's packaged
+    model (the uncased BERT WordPiece vocabulary the built-in teachers and students share;
+    building the teacher object imports its plugin, torch included). Token lengths come
     from at most ``max_examples`` texts per split (None = all): IMDB's 100k reviews take
     about 40 s to tokenize on 2 cores, a 5,000-text sample about 2 s per split."""
     from tokenizers import Tokenizer
@@ -172,8 +187,7 @@ def describe_dataset(
     resolved = spec.resolve(dict(options), f"dataset {name!r}")
     task = spec.factory(resolved, data_dir)
     if tokenizer_file is None:
-        from distill_bench.plugins.teachers import minilm_path
-
-        tokenizer_file = Path(minilm_path()) / "tokenizer.json"
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        tokenizer = teacher_tokenizer(registry)
+    else:
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
     return format_stats(dataset_stats(task, tokenizer, max_examples=max_examples))

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import copy
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from distill_bench.matrix.model import MEASURE_VARIANTS as VARIANTS  # noqa: E402
+from distill_bench.matrix.model import MEASURE_VARIANTS as VARIANTS
+from distill_bench.stages.annotation.onnx import (
+    inference_session,
+    onnx_file_bytes,
+    quantize_onnx,
+    quiet_loggers,
+    require_onnx,
+)
+from distill_bench.stages.batching import batched
+from distill_bench.stages.measure.timing import measure_speed
 from torch import nn
 
 # An export whose logits differ from torch's by more than this is not the same model.
@@ -41,7 +51,8 @@ class _Logits(nn.Module):
         )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """``Type: first line of the message``: exporters' errors run to pages."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip().rstrip(":")
 
@@ -66,31 +77,40 @@ def export_onnx(model: nn.Module, logits_fn: Callable, example: dict, path: Path
     """Export with dynamic batch and sequence axes: the torch.export-based exporter first,
     then the TorchScript tracer; the export must reproduce torch's logits on ``example``
     (a padded batch), else the variant is unavailable."""
-    from distill_bench.stages.annotation.annotators import _quiet_loggers, require_onnx
-
     require_onnx()
     wrapped = _Logits(copy.deepcopy(model).float().cpu().eval(), logits_fn).eval()
     ids, mask = example["input_ids"], example["attention_mask"]
     with torch.inference_mode():
         expected = wrapped(ids, mask).float().numpy()
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    dynamic_shapes = {  # the torch.export-based exporter's way to say which axes vary
+        "dynamic_shapes": {
+            "input_ids": {0: batch, 1: sequence},
+            "attention_mask": {0: batch, 1: sequence},
+        }
+    }
+    dynamic_axes = {  # the TorchScript tracer's
+        "dynamic_axes": {
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "logits": {0: "batch"},
+        }
+    }
     errors = []
     for dynamo in (True, False):
         try:
-            with warnings.catch_warnings(), _quiet_loggers("torch.onnx"):
+            with warnings.catch_warnings(), quiet_loggers("torch.onnx"):
                 warnings.simplefilter("ignore")
-                kwargs = (
-                    {"dynamic_shapes": {"input_ids": {0: batch, 1: sequence},
-                                        "attention_mask": {0: batch, 1: sequence}}}
-                    if dynamo
-                    else {"dynamic_axes": {"input_ids": {0: "batch", 1: "sequence"},
-                                           "attention_mask": {0: "batch", 1: "sequence"},
-                                           "logits": {0: "batch"}}}
-                )  # fmt: skip
                 torch.onnx.export(
-                    wrapped, (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
-                    output_names=["logits"], dynamo=dynamo, verbose=False, **kwargs,
-                )  # fmt: skip
+                    wrapped,
+                    (ids, mask),
+                    str(path),
+                    input_names=["input_ids", "attention_mask"],
+                    output_names=["logits"],
+                    dynamo=dynamo,
+                    verbose=False,
+                    **(dynamic_shapes if dynamo else dynamic_axes),
+                )
             if dynamo:  # shape info recorded at the example's shapes trips the quantiser
                 import onnx
 
@@ -100,7 +120,7 @@ def export_onnx(model: nn.Module, logits_fn: Callable, example: dict, path: Path
                 path.with_name(path.name + ".data").unlink(missing_ok=True)
             got = OnnxRunner(path)(example)
         except Exception as exc:  # the exporters' failures are many and long
-            errors.append(f"{'dynamo' if dynamo else 'torchscript'} export: {_first_line(exc)}")
+            errors.append(f"{'dynamo' if dynamo else 'torchscript'} export: {first_line(exc)}")
             continue
         error = float(np.abs(got - expected).max())
         if error <= MAX_EXPORT_ERROR * max(1.0, float(np.abs(expected).max())):
@@ -116,10 +136,8 @@ class OnnxRunner:
     """An onnxruntime CPU session with torch's thread count: ``batch -> logits``."""
 
     def __init__(self, path: Path):
-        from distill_bench.stages.annotation.annotators import _session
-
         self.path = Path(path)
-        self.session = _session(self.path)
+        self.session = inference_session(self.path)
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     def __call__(self, batch: dict) -> np.ndarray:
@@ -145,7 +163,7 @@ class VariantBuilder:
             except VariantUnavailable as exc:
                 self._onnx = exc
             except Exception as exc:
-                self._onnx = VariantUnavailable(_first_line(exc))
+                self._onnx = VariantUnavailable(first_line(exc))
         if isinstance(self._onnx, VariantUnavailable):
             raise self._onnx
         return self._onnx
@@ -156,17 +174,36 @@ class VariantBuilder:
             return torch_int8(self.model, self.logits_fn), None
         if name == "onnx-fp32":
             path = self._fp32_onnx()
-            return OnnxRunner(path), _bytes(path)
+            return OnnxRunner(path), onnx_file_bytes(path)
         if name == "onnx-int8":
-            from distill_bench.stages.annotation.annotators import quantize_onnx
-
             path = quantize_onnx(self._fp32_onnx(), self.work / "model-int8.onnx")
-            return OnnxRunner(path), _bytes(path)
+            return OnnxRunner(path), onnx_file_bytes(path)
         raise VariantUnavailable(f"unknown variant {name!r} (variants: {', '.join(VARIANTS)})")
 
     def close(self) -> None:
         self._tmp.cleanup()
 
 
-def _bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+def measure_variant(
+    name: str, builder: VariantBuilder, encode, *, texts, encoded, singles, n_sentences, cfg
+) -> dict:
+    """One deployment variant: timed like the model, and its logits over every
+    evaluation sentence (the runner scores them)."""
+    started = time.perf_counter()
+    try:
+        run, disk = builder.build(name)
+        speed = measure_speed(run, encoded, singles, n_sentences, cfg)
+        with torch.inference_mode():
+            parts = [run(encode(list(b))) for b in batched(texts, cfg["batch_size"])]
+        logits = np.concatenate(
+            [p.float().numpy() if isinstance(p, torch.Tensor) else p for p in parts]
+        ).astype(np.float32)
+    except VariantUnavailable as exc:
+        return {"available": False, "reason": str(exc)}
+    except Exception as exc:  # a variant that crashes is unavailable, not a failed cell
+        return {"available": False, "reason": first_line(exc)}
+    out = {"available": True, **speed, "logits": logits}
+    out["seconds"] = time.perf_counter() - started
+    if disk is not None:
+        out["disk_bytes"] = disk
+    return out

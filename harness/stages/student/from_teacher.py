@@ -32,13 +32,12 @@ from pathlib import Path
 
 import torch
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.stages.student.io import load_tokenizer_file
 
 PROJECTION_SEED = 0  # the random orthonormal map for dim > hidden
 
 
 def teacher_tokenizer(teacher_dir: Path):
-    from distill_bench.stages.student.io import load_tokenizer_file
-
     path = Path(teacher_dir) / "tokenizer.json"
     if not path.is_file():
         raise BenchError(f"teacher {teacher_dir}: no tokenizer.json to align embeddings with")

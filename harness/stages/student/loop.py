@@ -111,28 +111,46 @@ class TeacherFeatures:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """What ``distill`` trains on and selects with.
+
+    ``transfer_ids``: the transfer set's token ids (a memory-mapped ``TokenIds`` or lists);
+    ``transfer_labels``: their gold label ids, negative where unknown; ``teacher_logits``:
+    [examples, labels] or None when the loss reads none; ``select_ids`` and
+    ``select_labels``: the held-out split that picks the best epoch by ``metric(gold,
+    predicted)``; ``features``: the teacher internals the loss reads, or None.
+    """
+
+    transfer_ids: Sequence[Sequence[int]]
+    transfer_labels: Sequence[int]
+    teacher_logits: np.ndarray | None
+    select_ids: Sequence[Sequence[int]]
+    select_labels: Sequence[int]
+    metric: Callable[[Sequence[int], Sequence[int]], float]
+    num_labels: int
+    features: TeacherFeatures | None = None
+
+
 def distill(
     model: nn.Module,
     loss_fn: Callable[[dict, Batch], torch.Tensor],
-    transfer_ids: Sequence[Sequence[int]],
-    transfer_labels: Sequence[int],
-    teacher_logits: np.ndarray | None,
-    select_ids: Sequence[Sequence[int]],
-    select_labels: Sequence[int],
-    metric: Callable[[Sequence[int], Sequence[int]], float],
+    data: TrainingData,
+    *,
     budget: Budget,
     seed: int,
     device: torch.device,
-    num_labels: int,
     progress: Progress = quiet,
-    features: TeacherFeatures | None = None,
 ) -> dict:
     """Train ``model`` in place; it ends with the weights of its best epoch on ``select``."""
+    transfer_ids, features = data.transfer_ids, data.features
     torch.manual_seed(seed)
     model.to(device)
-    labels = torch.tensor([y if y >= 0 else IGNORE for y in transfer_labels], dtype=torch.long)
+    labels = torch.tensor([y if y >= 0 else IGNORE for y in data.transfer_labels], dtype=torch.long)
     targets = (
-        None if teacher_logits is None else torch.from_numpy(np.asarray(teacher_logits, np.float32))
+        None
+        if data.teacher_logits is None
+        else torch.from_numpy(np.asarray(data.teacher_logits, np.float32))
     )
     # a memory-mapped TokenIds knows its lengths; iterating it would touch every sentence
     lengths = getattr(transfer_ids, "lengths", None)
@@ -189,8 +207,8 @@ def distill(
             total, count, steps = total + loss.item() * len(index), count + len(index), steps + 1
         losses.append(total / max(1, count))
         # select: keep the epoch that scores best on the held-out split
-        logits = predict(model, select_ids, 512, device, num_labels)
-        score = metric(select_labels, logits.argmax(-1))
+        logits = predict(model, data.select_ids, 512, device, data.num_labels)
+        score = data.metric(data.select_labels, logits.argmax(-1))
         if score > best_score:
             best_score, best_epoch = score, epoch + 1
             best_state = copy.deepcopy(model.state_dict())

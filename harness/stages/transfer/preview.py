@@ -3,7 +3,8 @@
 The augmenter runs as in a matrix (the same build, leakage and duplicate removal) on a
 seeded sample of the dataset's training split (``pool`` sentences: tang's unigram table
 comes from them), so a preview takes seconds. An augmenter that reads the teacher (eda)
-gets the teacher's pretrained folder here; a run uses the fine-tuned teacher.
+gets the teacher's pretrained folder here; a run uses the fine-tuned teacher. The CLI
+(``distill_bench.cli.augment``) renders the ``Preview`` this returns.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Preview:
 
 
 def _teacher_loaders(registry, teacher: str) -> dict[str, Any]:
+    # imports torch: only an augmenter that reads the teacher's embeddings needs it
     from distill_bench.stages.student.from_teacher import teacher_embedding_table
 
     spec = registry.get("teachers", teacher)
@@ -91,13 +93,13 @@ def preview(
         shown = sorted(rng.sample(range(labelled, len(transfer)), min(n, made)))
         originals = rng.sample(list(train.texts), min(n, len(train)))
         return Preview(
-            name,
-            dataset,
-            len(train),
-            made,
-            tuple((text, ()) for text in originals),
-            tuple(transfer.texts[i] for i in shown),
-            note,
+            augmenter=name,
+            dataset=dataset,
+            pool=len(train),
+            made=made,
+            pairs=tuple((text, ()) for text in originals),
+            unrelated=tuple(transfer.texts[i] for i in shown),
+            note=note,
         )
     by_origin: dict[int, list[str]] = defaultdict(list)
     for text, origin in zip(transfer.texts[labelled:], transfer.origins[labelled:], strict=True):
@@ -107,25 +109,6 @@ def preview(
         (train.texts[i], tuple(rng.sample(by_origin[i], min(per_example, len(by_origin[i])))))
         for i in chosen
     )
-    return Preview(name, dataset, len(train), made, pairs, (), note)
-
-
-def render(result: Preview, console) -> None:
-    from rich.table import Table
-
-    head = (
-        f"{result.augmenter} on {result.dataset}: {result.made:,} texts made from "
-        f"{result.pool:,} training sentences (after leakage and duplicate removal)"
+    return Preview(
+        augmenter=name, dataset=dataset, pool=len(train), made=made, pairs=pairs, note=note
     )
-    table = Table(title=head + (f"; {result.note}" if result.note else ""), title_justify="left")
-    if result.unrelated:
-        table.add_column("training sentence")
-        table.add_column("transfer text (unlabelled, not made from it)")
-        for (original, _), text in zip(result.pairs, result.unrelated, strict=False):
-            table.add_row(original, text)
-    else:
-        table.add_column("original")
-        table.add_column("augmentations")
-        for original, augmented in result.pairs:
-            table.add_row(original, "\n".join(augmented))
-    console.print(table)

@@ -1,0 +1,124 @@
+"""``bench run``: run a matrix through the library (``distill_bench.execute.api``), or with
+``--dry-run`` print its plan: each shared stage cached or to compute, each cell done,
+failed, cached or to run. After a run: the leaderboard, then one summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+from pathlib import Path
+
+from distill_bench.cli.common import console
+from distill_bench.cli.report import (
+    add_matrix_arguments,
+    add_table_arguments,
+    planned,
+    write_and_show_leaderboard,
+)
+from distill_bench.execute.api import open_store, run_planned
+from distill_bench.plugin_api.progress import PrintProgress, RichProgress
+
+
+def print_plan(plan, cache, store, out) -> None:
+    out.print(f"matrix {plan.matrix.name} ({plan.matrix.path})", style="bold")
+    out.print(
+        f"{len(plan.cells)} cells + {len(plan.teacher_rows)} teacher rows; "
+        f"{len(plan.dropped)} dropped as incompatible"
+    )
+    out.print("\nshared stages", style="bold")
+    for stage in plan.stages:
+        state = "cached" if cache.exists(stage.kind, stage.key) else "to compute"
+        out.print(f"  {stage.kind:<9} {stage.key}  {state:<10}  {stage.label}")
+    out.print("\ncells", style="bold")
+    # failed rows stay failed on a plain run; --retry-failed reruns them
+    stored = {k: {"ok": "done"}.get(v, v) for k, v in store.statuses(plan.matrix.name).items()}
+    for row in plan.teacher_rows:
+        done = stored.get(row.key, "to run")
+        out.print(
+            f"  {done:<7} {row.dataset.name} | {row.teacher.name} (teacher row, seed {row.seed})"
+        )
+    for cell in plan.cells:
+        done = stored.get(cell.key) or (
+            "cached" if cache.exists("student", cell.student_key) else "to run"
+        )
+        out.print(f"  {done:<7} {cell.label}")
+    if plan.dropped:
+        out.print("\ndropped", style="bold")
+        for d in plan.dropped:
+            out.print(f"  {d.label}: {d.reason}")
+
+
+def _stop_on_sigterm() -> None:
+    """A scheduler's SIGTERM (preemption) stops the run like Ctrl-C: rows written stay."""
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def cmd_run(args) -> int:
+    matrix = planned(args)
+    store = open_store(args.results_dir)
+    out = console()
+    if args.dry_run:
+        print_plan(matrix.plan, matrix.cache, store, out)
+        return 0
+    _stop_on_sigterm()
+    started = time.perf_counter()
+    summary = run_planned(
+        matrix,
+        results_dir=Path(args.results_dir),
+        executor=args.executor,
+        address=args.address,
+        num_cpus=args.num_cpus,
+        gpus_per_task=args.gpus_per_task,
+        retry_failed=args.retry_failed,
+        disabled=tuple(args.disable_plugin),
+        progress=RichProgress(out) if out.is_terminal else PrintProgress(),
+    )
+    seconds = time.perf_counter() - started
+    write_and_show_leaderboard(matrix.plan, store, args, out)
+    computed = ", ".join(f"{k} {v}" for k, v in summary.computed.items()) or "nothing (all cached)"
+    out.print(
+        f"{summary.ok} rows ok, {summary.failed} failed, {summary.skipped} already in the store; "
+        f"computed: {computed}; {seconds:.1f} s"
+    )
+    if summary.failed_before:
+        out.print(
+            f"{summary.failed_before} rows failed in an earlier run and were left alone "
+            "(bench run --retry-failed reruns them)"
+        )
+    return summary.exit_code
+
+
+def add_run_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a matrix (or --dry-run to see its plan)")
+    add_matrix_arguments(p)
+    p.add_argument("--dry-run", action="store_true", help="print the plan; run nothing")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="rerun rows stored as failed (a plain run leaves them and reports them)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process, one row at a time; ray: stages as Ray tasks",
+    )
+    p.add_argument(
+        "--address",
+        help="Ray cluster to join (default: $RAY_ADDRESS, "
+        "else start a local one); the cache dir must be on a path every node sees",
+    )
+    p.add_argument("--num-cpus", type=int, help="CPUs of a local Ray cluster (default: all)")
+    p.add_argument(
+        "--gpus-per-task",
+        type=float,
+        help="GPUs a Ray model stage asks for (default: 1 if the cluster has GPUs)",
+    )
+    add_table_arguments(p)
+    p.set_defaults(func=cmd_run)

@@ -1,0 +1,132 @@
+"""The leaderboard page of a matrix: which stored rows it shows, its header, where it goes.
+
+``planned_rows`` picks the store's rows of a plan's cells; ``preamble`` is the results-page
+header (matrix, how to reproduce, hardware, budget, time) made from the rows themselves;
+``write_leaderboard`` writes ``<results_dir>/leaderboards/<matrix>.md`` (or ``.csv`` /
+``.json``) with its plots in ``leaderboards/plots/``. It prints nothing: the caller says
+what was written. Pure: no torch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from distill_bench.matrix.plan import Plan
+from distill_bench.plugin_api.errors import BenchError
+from distill_bench.report.plots import write_plots
+from distill_bench.report.render import (
+    render_csv,
+    render_json,
+    render_markdown,
+    total_compute_seconds,
+)
+from distill_bench.store.results import ResultRow, Store
+
+LEADERBOARDS = "leaderboards"  # under the results dir: the pages bench writes
+PLOTS = "plots"  # under LEADERBOARDS: their figures, linked relative to the page
+FORMATS = ("md", "csv", "json")
+
+
+@dataclass(frozen=True)
+class WrittenLeaderboard:
+    """What ``write_leaderboard`` wrote, for the caller to report."""
+
+    path: Path
+    fmt: str  # "md", "csv" or "json"
+    rows: list[ResultRow]  # the plan's stored rows the page shows
+    other_rows: int  # stored rows of the same matrix name from another configuration
+    plots_note: str = ""  # why no plots were drawn (matplotlib missing), or ""
+
+
+def planned_rows(plan: Plan, store: Store) -> tuple[list[ResultRow], int]:
+    """The stored rows of the plan's cells and teacher rows, and how many other rows of the
+    same matrix name the store holds (an older version of it, or another data dir)."""
+    planned = {c.key for c in plan.cells} | {t.key for t in plan.teacher_rows}
+    stored = store.rows(plan.matrix.name)
+    rows = [r for r in stored if r.key in planned]
+    return rows, len(stored) - len(rows)
+
+
+def preamble(plan: Plan, rows: Sequence[ResultRow]) -> str:
+    """How the table was made, from the rows themselves: rewriting the report from the
+    store (or re-running a finished matrix) gives the same file."""
+    b, m = plan.matrix.budget, plan.matrix
+    env = rows[0].environment if rows else {}
+    commits = sorted({r.environment.get("git_commit") or "?" for r in rows})
+    stamps = sorted(r.created_at[:16].replace("T", " ") for r in rows)  # ISO, to the minute
+    lines = [
+        f"Matrix `{m.path}`" + (f": {m.description}" if m.description else ""),
+        "",
+        f"Reproduce: `bench run --matrix {m.path}` (with `BENCH_DATA_DIR` pointing at the data).",
+        f"Hardware: {env.get('cpu', '?')}, {env.get('cpu_count', '?')} CPUs, GPU: {env.get('gpu') or 'none'};"
+        f" measured with {m.measure.threads} thread{'s' if m.measure.threads != 1 else ''}; torch {env.get('packages', {}).get('torch', '?')},"
+        f" Python {env.get('python', '?')}; commit{'s' if len(commits) > 1 else ''} {', '.join(commits) or '?'}.",
+        f"Budget: train examples {b.max_train_examples or 'all'}, selection {b.max_select_examples or 'all'}, "
+        f"teacher {b.teacher_epochs} epochs at lr {b.teacher_lr:g}, students {b.student_epochs} epochs "
+        f"at lr {b.student_lr:g}, max length {b.max_length}; seeds {list(m.seeds)}"
+        + (
+            f" (students; one teacher from seed {b.teacher_seed})"
+            if b.teacher_seed is not None
+            else ""
+        )
+        + ".",
+        f"Time: {total_compute_seconds(rows) / 60:.1f} min of stage compute (each shared stage counted "
+        f"once), rows written {stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} UTC.",
+    ]
+    return "\n".join(lines)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two runs may write at once
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_leaderboard(
+    plan: Plan,
+    store: Store,
+    *,
+    results_dir: Path,
+    fmt: str = "md",
+    names: Sequence[str] | None = None,
+    sort: str | None = None,
+    plots: bool = True,
+    svg: bool = False,
+) -> WrittenLeaderboard:
+    """Write the plan's leaderboard from the store under ``results_dir/leaderboards``.
+
+    ``fmt`` "md": the markdown page (with ``preamble``), plus its PNG plots (and SVG if
+    ``svg``) in ``leaderboards/plots/`` unless ``plots`` is false; "csv"/"json": every
+    entry and variant as raw values, no plots. ``names`` and ``sort`` pick and order the
+    columns (checked by the caller: ``columns.check_columns``)."""
+    rows, others = planned_rows(plan, store)
+    out_dir = Path(results_dir) / LEADERBOARDS
+    out = out_dir / f"{plan.matrix.name}.{fmt}"
+    if fmt in ("csv", "json"):
+        render = render_csv if fmt == "csv" else render_json
+        _write_atomic(out, render(rows, names, sort))
+        return WrittenLeaderboard(out, fmt, rows, others)
+    if fmt != "md":
+        raise BenchError(f"unknown report format {fmt!r} (formats: {', '.join(FORMATS)})")
+    links, note = [], ""
+    if plots:
+        try:
+            written = write_plots(rows, out_dir / PLOTS, plan.matrix.name, svg=svg)
+            links = [(caption, f"{PLOTS}/{name}") for caption, name in written]
+        except BenchError as exc:  # matplotlib is optional: the tables still get written
+            note = str(exc)
+    markdown = render_markdown(
+        f"Leaderboard: {plan.matrix.name}",
+        rows,
+        dropped=[(d.label, d.reason) for d in plan.dropped],
+        preamble=preamble(plan, rows),
+        names=names,
+        sort=sort,
+        plots=links,
+    )
+    _write_atomic(out, markdown)
+    return WrittenLeaderboard(out, fmt, rows, others, note)

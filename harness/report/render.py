@@ -1,0 +1,165 @@
+"""Leaderboard pages and tables: markdown for the repository, CSV and JSON of every
+entry, rich tables for the terminal, and the small helpers they share (failed-row labels,
+the legend, the total stage compute). Pure: no torch; the page around the markdown (its
+header, where it is written) is ``page``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from distill_bench.report.columns import (
+    COMPACT,
+    DETAILS,
+    VARIANTS,
+    columns,
+    headers,
+    records,
+    sort_entries,
+)
+from distill_bench.report.entries import Entry, leaderboards, variant_boards
+from distill_bench.store.results import ResultRow
+
+
+def render_csv(
+    rows: Sequence[ResultRow], names: Sequence[str] | None = None, sort: str | None = None
+) -> str:
+    import csv
+    import io
+    import json
+
+    table = records(rows, names, sort)
+    buffer = io.StringIO()
+    if table:
+        writer = csv.DictWriter(buffer, fieldnames=list(table[0]), lineterminator="\n")
+        writer.writeheader()
+        for record in table:
+            writer.writerow(
+                {k: json.dumps(v) if isinstance(v, list) else v for k, v in record.items()}
+            )
+    return buffer.getvalue()
+
+
+def render_json(
+    rows: Sequence[ResultRow], names: Sequence[str] | None = None, sort: str | None = None
+) -> str:
+    import json
+
+    return json.dumps(records(rows, names, sort), indent=1, sort_keys=False) + "\n"
+
+
+def row_label(row: ResultRow) -> str:
+    if row.role == "teacher":
+        return f"{row.dataset} | {row.teacher} (teacher, seed {row.seed})"
+    return f"{row.dataset} | {row.teacher} -> {row.student} [{row.loss}, {row.augmenter}, seed {row.seed}]"
+
+
+def failures(rows: Iterable[ResultRow]) -> list[ResultRow]:
+    return [r for r in rows if r.status != "ok"]
+
+
+def _table(entries: Sequence[Entry], names: Sequence[str]) -> str:
+    from tabulate import tabulate
+
+    return tabulate(
+        [columns(e, names) for e in entries],
+        headers=headers(entries, names),
+        tablefmt="github",
+        disable_numparse=True,
+    )
+
+
+LEGEND = (
+    "Columns: the score is the dataset's primary metric x 100 on the named split (mean ± sample "
+    "std over seeds; 95% CI: percentile bootstrap of the mean over seeds). Gain vs ce-hard: the "
+    "score minus the same student's ce-hard score (same data, teacher, augmenter; for an "
+    "augmenter of unlabelled text, which has no ce-hard cell, the ce-hard cell on the labelled "
+    "set alone, marked 'vs none'), paired by seed, "
+    "with its 95% bootstrap interval; * marks an interval that excludes 0, a gain beyond seed "
+    "noise. % of teacher divides by the teacher's score on the same split; compression and "
+    "speed-up are relative to the teacher. CPU sent/s: median of timed passes at a large batch "
+    "over real evaluation sentences (± relative range of the passes; passes disturbed by other "
+    "processes are re-run, and a figure that could not be measured quietly is marked noisy). "
+    "Latency: batch-1 over real sentences. Pareto: the entry is on the board's frontier of score "
+    "vs parameters (size) or vs batch-1 latency (no other entry is both smaller/faster and better). "
+    "Peak RSS: inference (train: a few training steps) peak resident memory above the measuring "
+    "process's baseline, in a fresh process. ECE: expected calibration error x 100 (15 bins); "
+    "teacher errors repeated: of the evaluation examples the teacher gets wrong, the share the "
+    "student gets wrong too. Variants: torch dynamic int8 and ONNX Runtime fp32/int8 builds of the "
+    "same weights, re-scored on the evaluation split and re-timed the same way. Train: the "
+    "teacher's fine-tuning or the student's distillation wall time (selection included)."
+)
+
+
+def render_markdown(
+    title: str,
+    rows: Sequence[ResultRow],
+    dropped: Sequence[tuple[str, str]] = (),
+    preamble: str = "",
+    names: Sequence[str] | None = None,
+    sort: str | None = None,
+    plots: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The leaderboard page. Default view: per dataset a compact table, a details table
+    (size, memory, diagnostics) and a deployment-variants table; ``names`` picks the
+    main table's columns instead (and leaves out the others); ``plots``: (caption, path)."""
+    out = [f"# {title}", ""]
+    if preamble:
+        out += [preamble.rstrip(), ""]
+    variants = variant_boards(rows)
+    for dataset, entries in leaderboards(rows).items():
+        if sort:
+            entries = sort_entries(entries, sort)
+        out += [f"## {dataset}", "", _table(entries, names or COMPACT), ""]
+        if names is None:
+            out += [f"### {dataset}: size, memory, diagnostics", "", _table(entries, DETAILS), ""]
+            if variants.get(dataset):
+                out += [
+                    f"### {dataset}: deployment variants",
+                    "",
+                    _table(variants[dataset], VARIANTS),
+                    "",
+                ]
+    if plots:
+        out += ["## Plots", ""]
+        for caption, path in plots:
+            out += [f"![{caption}]({path})", ""]
+    failed = failures(rows)
+    if failed:
+        out += ["## Failed cells", ""]
+        out += [f"- {row_label(r)}: {r.stage}: {r.error}" for r in failed]
+        out.append("")
+    if dropped:
+        out += ["## Cells not run (incompatible)", ""]
+        out += [f"- {label}: {reason}" for label, reason in dropped]
+        out.append("")
+    out += [LEGEND, ""]
+    return "\n".join(out)
+
+
+def rich_tables(rows: Sequence[ResultRow], names: Sequence[str] | None = None, sort=None):
+    from rich.table import Table
+
+    names = names or COMPACT
+    tables = []
+    for dataset, entries in leaderboards(rows).items():
+        if sort:
+            entries = sort_entries(entries, sort)
+        table = Table(title=f"{dataset}", title_justify="left")
+        text_columns = {"dataset", "teacher", "student", "loss", "augmenter", "variant", "pareto"}
+        for n, h in zip(names, headers(entries, names), strict=True):
+            table.add_column(h, justify="left" if n in text_columns else "right")
+        for e in entries:
+            table.add_row(*columns(e, names), style="bold" if e.role == "teacher" else None)
+        tables.append(table)
+    return tables
+
+
+def total_compute_seconds(rows: Iterable[ResultRow]) -> float:
+    """Each stage counted once, however many rows share it."""
+    seen: dict[tuple[str, str], float] = {}
+    for row in rows:
+        for stage, t in row.timings.items():
+            if isinstance(t, dict) and t.get("seconds") is not None:
+                seen[(stage, t["key"])] = t["seconds"]
+    return sum(seen.values())

@@ -1,0 +1,99 @@
+"""How every built-in dataset's splits are made: the held-out selection slice and the low-resource view.
+
+Without an official validation split, a seeded, stratified slice of train
+(``heldout_fraction``, ``split_seed``) is held out for selection, never holding an
+evaluation text (``carved_task``). Every dataset also takes ``max_labeled`` /
+``labels_per_class``: a seeded, stratified labelled subset of train, the rest of train
+becoming ``TaskData.unlabelled`` (``apply_low_resource``, which every factory ends with).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from distill_bench import BenchError, Option
+from distill_bench.plugin_api.tasks import Split, TaskData, carve, low_resource
+
+_SPLIT_OPTIONS = (
+    Option(
+        "split_seed",
+        int,
+        0,
+        "seed of the held-out selection slice carved from train and of the low-resource subset",
+    ),
+)
+_LOW_RESOURCE_OPTIONS = (
+    Option(
+        "max_labeled",
+        int,
+        0,
+        "keep this many labelled train examples (stratified, seeded by split_seed); "
+        "the rest of train becomes the unlabelled pool; 0 = all",
+    ),
+    Option(
+        "labels_per_class",
+        int,
+        0,
+        "keep this many labelled train examples of every label (seeded by split_seed; "
+        "then capped by max_labeled); the rest of train becomes the unlabelled pool; 0 = off",
+    ),
+)
+DATASET_OPTIONS = (*_SPLIT_OPTIONS, *_LOW_RESOURCE_OPTIONS)
+
+
+def heldout_option(default: float) -> Option:
+    return Option("heldout_fraction", float, default, "share of train held out for model selection")
+
+
+def apply_low_resource(task: TaskData, options: Mapping) -> TaskData:
+    """The shared low-resource step every dataset factory ends with."""
+    for name in ("max_labeled", "labels_per_class"):
+        if options.get(name, 0) < 0:
+            raise BenchError(
+                f"dataset {task.name!r}: option {name!r} must be >= 0 (0 = off), got {options[name]}"
+            )
+    return low_resource(
+        task,
+        max_labeled=options.get("max_labeled", 0),
+        labels_per_class=options.get("labels_per_class", 0),
+        seed=options.get("split_seed", 0),
+    )
+
+
+def labelled(load: Callable[[dict, Path | None], TaskData]):
+    """A dataset factory: ``load`` then the shared low-resource step."""
+
+    @functools.wraps(load)
+    def factory(options, data_dir):
+        task = load(options, None if data_dir is None else Path(data_dir))
+        return apply_low_resource(task, options)
+
+    return factory
+
+
+def n_heldout(name: str, n_train: int, options: Mapping) -> int:
+    fraction = options["heldout_fraction"]
+    if not 0 < fraction < 1:
+        raise BenchError(
+            f"dataset {name!r}: option 'heldout_fraction' must be between 0 and 1, got {fraction}"
+        )
+    return round(n_train * fraction)
+
+
+def carved_task(
+    name: str,
+    label_names: tuple[str, ...],
+    full_train: Split,
+    evaluation: Split,
+    options: Mapping,
+    metric: str = "accuracy",
+    unlabelled: tuple[str, ...] = (),
+) -> TaskData:
+    """Selection split held out of train, never holding an evaluation text."""
+    n_select = n_heldout(name, len(full_train), options)
+    train, select = carve(
+        full_train, n_select, options["split_seed"], "train-heldout", avoid=set(evaluation.texts)
+    )
+    return TaskData(name, label_names, train, select, evaluation, metric, unlabelled)

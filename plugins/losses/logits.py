@@ -1,0 +1,82 @@
+"""The logit losses: cross-entropy on gold labels, softened KL, logit MSE, pseudo-label CE.
+
+Each function takes a loss's resolved options and returns ``loss(student_out, batch)``;
+the plugin's factories import this module (and torch) only when a run builds a loss.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from distill_bench import BenchError
+
+
+def _check_range(loss: str, name: str, value: float, low: float, high: float | None) -> None:
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise BenchError(f"loss {loss!r}: option {name!r} must be {bound}, got {value!r}")
+
+
+def ce_hard(options):
+    def loss(student_out, batch):
+        return F.cross_entropy(student_out["logits"], batch.labels, ignore_index=-100)
+
+    return loss
+
+
+def kd_soft(options):
+    t0, a0 = options["temperature"], options["alpha"]
+    # -1 (the default) means "same as the start value": a constant schedule.
+    t1 = t0 if options["temperature_end"] == -1.0 else options["temperature_end"]
+    a1 = a0 if options["alpha_end"] == -1.0 else options["alpha_end"]
+    for name, value in (("temperature", t0), ("temperature_end", t1)):
+        if value <= 0:
+            raise BenchError(f"loss 'kd-soft': option {name!r} must be > 0, got {value!r}")
+    for name, value in (("alpha", a0), ("alpha_end", a1)):
+        _check_range("kd-soft", name, value, 0.0, 1.0)
+
+    def loss(student_out, batch):
+        logits = student_out["logits"]
+        # schedule: linear in the share of training done (constant when start == end)
+        p = min(max(float(getattr(batch, "progress", 0.0)), 0.0), 1.0)
+        t, alpha = t0 + (t1 - t0) * p, a0 + (a1 - a0) * p
+        # Hinton et al. 2015: KL between softened distributions, scaled by T^2 so its
+        # gradients keep their size as T changes.
+        soft = F.kl_div(
+            F.log_softmax(logits / t, dim=-1),
+            F.log_softmax(batch.teacher_logits / t, dim=-1),
+            reduction="batchmean",
+            log_target=True,
+        ) * (t * t)
+        labelled = batch.labels != -100
+        if alpha >= 1.0 or not bool(labelled.any()):
+            return soft
+        hard = F.cross_entropy(logits[labelled], batch.labels[labelled])
+        return alpha * soft + (1.0 - alpha) * hard
+
+    return loss
+
+
+def mse_logits(options):
+    def loss(student_out, batch):
+        # Tang et al. 2019: regress the teacher's logits directly.
+        return F.mse_loss(student_out["logits"], batch.teacher_logits)
+
+    return loss
+
+
+def hard_distill(options):
+    confidence = options["confidence"]
+    _check_range("hard-distill", "confidence", confidence, 0.0, 1.0)
+
+    def loss(student_out, batch):
+        # Mukherjee & Hassan Awadallah 2020: cross-entropy on the teacher's argmax
+        # (pseudo-labels), optionally only where the teacher is confident enough.
+        logits = student_out["logits"]
+        probs = batch.teacher_logits.detach().float().softmax(dim=-1)
+        top, pseudo = probs.max(dim=-1)
+        keep = top >= confidence
+        if not bool(keep.any()):
+            return logits.sum() * 0.0  # nothing confident: a zero still tied to the graph
+        return F.cross_entropy(logits[keep], pseudo[keep].to(logits.device))
+
+    return loss
