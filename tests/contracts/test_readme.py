@@ -1,4 +1,5 @@
-"""The README stays true: its plugin example installs, lists and runs; CI runs its test command."""
+"""The README stays true: its plugin example installs, lists and runs; its leaderboard is the
+committed quick leaderboard; CI runs its test command."""
 
 from __future__ import annotations
 
@@ -84,7 +85,21 @@ def test_readme_plugin_is_listed_and_runs(tmp_path, tiny_teacher_dir, tiny_data_
     gru = [r for r in rows if r.student == "gru"]
     assert len(gru) == 1 and gru[0].status == "ok"
     assert gru[0].measurements["isolated"] is True and gru[0].measurements["peak_rss_mb"] >= 0
-    assert "| gru " in (tmp_path / "results" / "tiny.md").read_text()
+    assert "| gru " in (tmp_path / "results" / "leaderboards" / "tiny.md").read_text()
+
+
+def test_readme_leaderboard_is_the_committed_quick_leaderboard():
+    """The README's quick leaderboard block is copied from results/leaderboards/quick.md:
+    every table line is in that page, and its plot is one the page shows."""
+    block = re.search(r"<!-- quick-leaderboard -->\n(.*?)<!-- /quick-leaderboard -->", README, re.S)
+    assert block, "README has no quick-leaderboard block"
+    page = ROOT / "results" / "leaderboards" / "quick.md"
+    board = page.read_text()
+    table = [line for line in block.group(1).splitlines() if line.startswith("|")]
+    assert table and all(line in board for line in table), f"README's table is not {page}'s"
+    (plot,) = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", block.group(1))
+    assert plot.startswith("results/leaderboards/plots/"), plot
+    assert f"](plots/{Path(plot).name})" in board, f"{page} does not show {plot}"
 
 
 def test_ci_runs_the_readme_test_command():
