@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from distill_bench.plugin_api.bounds import Bounds
 from distill_bench.plugin_api.errors import BenchError
 
 KINDS: tuple[str, ...] = ("datasets", "teachers", "students", "losses", "augmenters")
@@ -32,17 +33,29 @@ _OPTION_TYPES = (bool, int, float, str, list)
 class Option:
     """One typed, defaulted knob of a component, validated before any run starts.
 
-    A default of None makes the option required."""
+    A default of None makes the option required. ``min`` / ``max`` (inclusive), ``above``
+    (strict: ``above=0`` is positive) or ``choices`` bound its values (each item of a
+    list); ``bench list`` shows them beside the default."""
 
     name: str
     type: type
     default: Any
     help: str = ""
     choices: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    above: float | None = None
 
     def __post_init__(self) -> None:
         if self.type not in _OPTION_TYPES:
             raise TypeError(f"option {self.name!r}: type must be one of {_OPTION_TYPES}")
+        default_problem = None if self.default is None else self.bounds.violation(self.default)
+        if default_problem:
+            raise ValueError(f"option {self.name!r}: its default {default_problem}")
+
+    @property
+    def bounds(self) -> Bounds:
+        return Bounds(self.min, self.max, self.above, self.choices)
 
     def coerce(self, value: Any, where: str) -> Any:
         """Return ``value`` checked against this option, or raise a one-line BenchError."""
@@ -56,10 +69,9 @@ class Option:
                 f"{where}: option {self.name!r} must be {self.type.__name__}, "
                 f"got {type(value).__name__} {value!r}"
             )
-        if self.choices is not None and value not in self.choices:
-            raise BenchError(
-                f"{where}: option {self.name!r} must be one of {list(self.choices)}, got {value!r}"
-            )
+        problem = self.bounds.violation(value)
+        if problem:
+            raise BenchError(f"{where}: option {self.name!r} {problem}")
         return value
 
 
