@@ -5,6 +5,12 @@ writer waits up to ``BUSY_SECONDS`` for another's), and a row is written whole o
 all, so a run killed at any moment leaves no half-written row. Keep the file on a local
 disk (WAL needs shared memory between processes, which network filesystems lack); with
 the Ray executor only the driver writes it.
+
+Opening a store that exists first checks it read-only (``integrity.ensure_sound``: SQLite's
+quick check, a few milliseconds, then the schema): a damaged file, one that is not SQLite, or
+one of another schema fails with a one-line ``StoreDamaged`` before anything writes to it.
+Damage found later, reading a row, fails the same way. ``bench store recover`` copies the
+readable rows of a damaged store into a new one (``distill_bench.store.recover``).
 """
 
 from __future__ import annotations
@@ -13,14 +19,16 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from distill_bench.store.integrity import damaged, ensure_sound, named_damage, readonly
 from distill_bench.store.locks import FileLock
 
 BUSY_SECONDS = 300  # how long a write waits for another process's transaction
+SCHEMA_VERSION = 1  # PRAGMA user_version of the stores this version writes (0: before it was set)
 
 _COLUMNS = (
     "matrix",
@@ -52,6 +60,18 @@ CREATE TABLE IF NOT EXISTS results (
 """
 
 
+_INSERT = (
+    f"INSERT OR REPLACE INTO results ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+
+
+def _text(raw: bytes) -> str:
+    """Stored text back as str; bytes that are not UTF-8 raise (a damaged row, named as such
+    by ``named_damage``) where sqlite3's own decoding raises a bare OperationalError."""
+    return raw.decode()
+
+
 @dataclass(frozen=True)
 class ResultRow:
     matrix: str
@@ -74,9 +94,88 @@ class ResultRow:
     created_at: str = ""
 
 
+def schema_problem(db: sqlite3.Connection) -> str | None:
+    """What keeps this version from using the SQLite file of ``db`` as its store (another
+    schema, a newer version, someone else's database), or None. An empty file is fine."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        return (
+            f"was written by a newer distill-bench (store schema {version}, this one reads "
+            f"{SCHEMA_VERSION}): upgrade distill-bench, or use another --results-dir"
+        )
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    if not tables:
+        return None
+    if "results" not in tables:
+        return (
+            f"is a SQLite database but not a results store (tables: {', '.join(tables)}): "
+            "use another --results-dir"
+        )
+    have = [r[1] for r in db.execute("PRAGMA table_info(results)")]
+    if have != list(_COLUMNS):
+        missing = [c for c in _COLUMNS if c not in have]
+        extra = [c for c in have if c not in _COLUMNS]
+        return (
+            "has a results table this version cannot read (columns missing: "
+            f"{', '.join(missing) or '-'}; unknown: {', '.join(extra) or '-'}): use the "
+            "distill-bench that wrote it, or another --results-dir"
+        )
+    return None
+
+
+def encode_row(row: ResultRow) -> list:
+    """The column values of ``row`` as stored, in ``_COLUMNS`` order (JSON for the dicts)."""
+    values = asdict(row)
+    values["created_at"] = values["created_at"] or datetime.now(UTC).isoformat(timespec="seconds")
+    for name in _JSON:
+        values[name] = json.dumps(values[name], sort_keys=True)
+    return [values[c] for c in _COLUMNS]
+
+
+def decode_row(values: Mapping[str, object]) -> ResultRow:
+    """A stored row (column name -> value) back as a ``ResultRow``; ``ValueError`` or
+    ``TypeError`` when its values are not what ``encode_row`` writes."""
+    fields = {c: (json.loads(values[c]) if c in _JSON else values[c]) for c in _COLUMNS}
+    for c in _COLUMNS:
+        want = dict if c in _JSON else int if c == "seed" else str
+        if not isinstance(fields[c], want):
+            raise TypeError(f"column {c} holds {type(fields[c]).__name__}, not {want.__name__}")
+    return ResultRow(**fields)
+
+
+def write_store_file(path: Path, rows: Iterable[ResultRow]) -> int:
+    """A new store file at ``path`` (which must not exist) holding ``rows``, written in one
+    transaction; returns how many. ``Store(path)`` opens it as any other."""
+    db = sqlite3.connect(path)
+    count = 0
+    try:
+        with db:
+            db.execute(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            for row in rows:
+                db.execute(_INSERT, encode_row(row))
+                count += 1
+    finally:
+        db.close()
+    return count
+
+
+def stored_counts(path: Path) -> dict[str, dict[str, int]]:
+    """Matrix -> status -> rows of the store at ``path``, read without writing it."""
+    counts: dict[str, dict[str, int]] = {}
+    with readonly(path) as db, named_damage(path):
+        db.text_factory = _text
+        query = "SELECT matrix, status, count(*) FROM results GROUP BY matrix, status"
+        for matrix, status, n in db.execute(query):
+            counts.setdefault(matrix, {})[status] = n
+    return counts
+
+
 class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
+        if self.path.exists():  # checked read-only: a damaged file is reported, never touched
+            ensure_sound(self.path, schema=schema_problem)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # WAL is a property of the file, set once: switching to it needs an exclusive lock
         # that SQLite's busy timeout does not wait for, so two runs opening a new store at
@@ -87,6 +186,8 @@ class Store:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
                 db.execute(_SCHEMA)
+                if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         finally:
             guard.release()
 
@@ -95,10 +196,12 @@ class Store:
         """A connection for one transaction: committed on success, rolled back on error
         (KeyboardInterrupt included), closed either way."""
         db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)
+        db.text_factory = _text
         try:
-            db.execute("PRAGMA synchronous=FULL")  # a committed row survives a power loss
-            with db:
-                yield db
+            with named_damage(self.path):  # a page found broken now: the one-line error
+                db.execute("PRAGMA synchronous=FULL")  # a committed row survives a power loss
+                with db:
+                    yield db
         finally:
             db.close()
 
@@ -117,17 +220,8 @@ class Store:
             return dict(db.execute(query, args).fetchall())
 
     def put(self, row: ResultRow) -> None:
-        values = asdict(row)
-        values["created_at"] = values["created_at"] or datetime.now(UTC).isoformat(
-            timespec="seconds"
-        )
-        for name in _JSON:
-            values[name] = json.dumps(values[name], sort_keys=True)
         with self._connect() as db:
-            db.execute(
-                f"INSERT OR REPLACE INTO results ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                [values[c] for c in _COLUMNS],
-            )
+            db.execute(_INSERT, encode_row(row))
 
     def rows(self, matrix: str | None = None) -> list[ResultRow]:
         query = f"SELECT {', '.join(_COLUMNS)} FROM results"
@@ -136,15 +230,15 @@ class Store:
             query, args = query + " WHERE matrix = ?", (matrix,)
         with self._connect() as db:
             fetched = db.execute(query + " ORDER BY created_at, key", args).fetchall()
-        return [
-            ResultRow(
-                **{
-                    c: (json.loads(v) if c in _JSON else v)
-                    for c, v in zip(_COLUMNS, r, strict=True)
-                }
-            )
-            for r in fetched
-        ]
+        rows = []
+        for r in fetched:
+            values = dict(zip(_COLUMNS, r, strict=True))
+            try:
+                rows.append(decode_row(values))
+            except (ValueError, TypeError) as exc:  # bytes changed inside a row's text
+                where = f"row {values['matrix']!r}/{values['key']!r}"
+                raise damaged(self.path, f"{where} cannot be decoded: {exc}") from None
+        return rows
 
     def done(self, matrix: str, key: str) -> bool:
         with self._connect() as db:
