@@ -2,11 +2,11 @@
 
 from distill_bench.plugin_api.errors import BenchError
 from distill_bench.plugin_api.hookspecs import hookimpl
+from distill_bench.plugin_api.options import Option
 from distill_bench.plugin_api.specs import (
     AugmenterSpec,
     DatasetSpec,
     LossSpec,
-    Option,
     StudentSpec,
     TeacherSpec,
 )

@@ -1,8 +1,10 @@
-"""What a cell needs and whether its parts provide it: loss profiles and incompatibility.
+"""What a cell needs and whether its parts provide it: loss profiles, incompatibility, depth.
 
 From the specs' capability flags alone (pure, no torch), so the planner refuses a cell that
 cannot work (a loss needing attention maps from a BiLSTM) before anything trains, and the
-student stage knows which teacher outputs a loss reads.
+student stage knows which teacher outputs a loss reads. Teacher layers that a loss or a
+student names beyond the teacher's depth (``TeacherSpec.depth``) are bad input, not an
+incompatibility: ``depth_problem`` says so for the planner to raise.
 """
 
 from __future__ import annotations
@@ -92,4 +94,57 @@ def incompatibility(
         )
     if not loss_spec.uses & {GOLD_LABELS, TEACHER_LOGITS, TEACHER_FEATURES}:
         return f"loss {loss.name!r} declares no training signal"
+    return None
+
+
+def teacher_depth(registry: Registry, teacher: Component) -> int | None:
+    """The teacher's transformer layers, from its spec's ``depth``; None when unknown."""
+    spec = registry.get("teachers", teacher.plugin)
+    assert isinstance(spec, TeacherSpec)
+    return None if spec.depth is None else spec.depth(teacher.options_dict())
+
+
+def _layer_options(options: dict[str, Any]) -> str:
+    """The options that name layers (``layer_map = '-1:7'``): where the layers come from."""
+    shown = [f"{k} = {v!r}" for k, v in sorted(options.items()) if "layer" in k]
+    return ", ".join(shown) or "its options"
+
+
+def depth_problem(
+    registry: Registry,
+    teacher: Component,
+    depth: int,
+    student: Component | None = None,
+    loss: Component | None = None,
+) -> str | None:
+    """Why the student's or the loss's teacher layers do not exist in a teacher of
+    ``depth`` layers, or None. Hidden states count 0 (embeddings) to ``depth``,
+    attention maps 1 to ``depth``, a student's copied layers 0 to ``depth - 1``."""
+    lacks = f"which teacher {teacher.name!r} does not have ({depth} layers:"
+    if student is not None:
+        spec = registry.get("students", student.plugin)
+        assert isinstance(spec, StudentSpec)
+        options = student.options_dict()
+        chosen = spec.teacher_layers(options) if spec.teacher_layers is not None else ()
+        bad = [i for i in chosen if not 0 <= i < depth]
+        if bad:
+            return (
+                f"student {student.name!r}: {_layer_options(options)} names teacher layer "
+                f"{bad[0]}, {lacks} 0 to {depth - 1})"
+            )
+    for plugin, _, options in loss_parts(loss) if loss is not None else ():
+        spec = registry.get("losses", plugin)
+        assert isinstance(spec, LossSpec)
+        if spec.teacher_features is None:
+            continue
+        layers, attentions = spec.teacher_features(options)
+        low = 1 if attentions else 0
+        bad = [i for i in layers if not low <= i <= depth]
+        if bad:
+            part = f" (part {plugin!r})" if loss.plugin == COMPOSE else ""
+            kind = "attention maps" if attentions else "hidden states"
+            return (
+                f"loss {loss.name!r}{part}: {_layer_options(options)} names teacher layer "
+                f"{bad[0]}, {lacks} {kind} {low} to {depth})"
+            )
     return None

@@ -8,17 +8,18 @@
     augmenters = ["none"]
     seeds = [0]
 
-    [budget]                            # see Budget for every field and its default
+    [budget]                            # `bench list budget`: each field, default, range
     max_train_examples = 2000
 
-    [measure]                           # see MeasureConfig
+    [measure]                           # `bench list measure`
     threads = 2
 
     [options.losses.kd-soft]            # options for every entry that uses this plugin
     temperature = 4.0
 
-Validation here is structural (types, known keys, non-empty axes); the planner checks
-names and options against the registered specs.
+Validation here is structural (types, known keys, non-empty axes) plus the range of every
+``[budget]`` / ``[measure]`` field and seed (``settings.py``); the planner checks names and
+options against the registered specs.
 """
 
 from __future__ import annotations
@@ -28,78 +29,18 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+# Budget and MeasureConfig live in settings.py beside their ranges; stages and plugins
+# import them from here (a teacher's finetune receives the Budget), so they stay exported.
+from distill_bench.matrix.settings import ANNOTATE_PRECISIONS as ANNOTATE_PRECISIONS
+from distill_bench.matrix.settings import MEASURE_VARIANTS as MEASURE_VARIANTS
+from distill_bench.matrix.settings import SEED_BOUNDS, check_settings
+from distill_bench.matrix.settings import Budget as Budget
+from distill_bench.matrix.settings import MeasureConfig as MeasureConfig
+from distill_bench.plugin_api.bounds import Bounds
 from distill_bench.plugin_api.errors import BenchError
 from distill_bench.plugin_api.specs import KINDS
 
 AXES: tuple[str, ...] = (*KINDS, "seeds")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How much work each stage does. Defaults suit a laptop-sized CPU run."""
-
-    max_train_examples: int | None = None  # None = the whole training split
-    max_select_examples: int | None = 1000  # selection only needs a stable estimate
-    # None = the whole evaluation split; a number scores a fixed stratified slice (named
-    # so in the leaderboard): for smoke matrices, never for figures set beside papers'
-    max_eval_examples: int | None = None
-    max_transfer_examples: int | None = None  # caps what augmenters produce
-    max_length: int = 128  # WordPiece tokens; SST-2's 95th percentile is well under 64
-    teacher_epochs: int = 3  # BERT's recommended 2-4 for GLUE fine-tuning
-    teacher_batch_size: int = 32
-    teacher_lr: float = 5e-5  # BERT paper's grid {2,3,5}e-5; small models like the top end
-    teacher_warmup: float = 0.1  # fraction of steps with linear warm-up
-    teacher_evals_per_epoch: int = 2  # selection points for early stopping / best checkpoint
-    student_epochs: int = 10  # students are cheap; the best epoch on `select` is kept
-    student_batch_size: int = 64
-    student_lr: float = 1e-3  # Adam default; Tang et al. used Adam/Adadelta at this scale
-    # sentences per annotation batch, length-sorted; 0 = auto (1024 on a GPU, 128 on CPU);
-    # an out-of-memory error halves it for the rest of the run
-    annotate_batch_size: int = 128
-    # teacher precision for annotating transfer sets: fp32 | bf16 | int8 | onnx-fp32 | onnx-int8;
-    # benchmarks/bench_annotation.py measures what each costs in agreement with fp32
-    annotate_precision: str = "fp32"
-    # None: each seed fine-tunes its own teacher (and subsamples its own data). A number:
-    # one teacher (data subset, transfer set, annotation) from this seed, and the matrix's
-    # seeds vary the students only, so a gain over ce-hard is measured against one teacher
-    teacher_seed: int | None = None
-
-    def teacher_part(self) -> dict[str, Any]:
-        # teacher_seed is not a training setting: the teacher's key carries the seed it used
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name.startswith("teacher_") and f.name != "teacher_seed"
-        } | {"max_length": self.max_length}
-
-    def student_part(self) -> dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith("student_")
-        } | {"max_length": self.max_length}
-
-
-@dataclass(frozen=True)
-class MeasureConfig:
-    """How every model in a matrix is measured, identically."""
-
-    threads: int = 2  # CPU threads for timing, fixed and recorded (this machine has 2)
-    batch_size: int = 128  # throughput batch: large enough to amortise per-call overhead
-    latency_samples: int = 100  # real sentences timed one at a time for p50/p90
-    repeats: int = 5  # timed passes; the median and spread are reported
-    warmup: int = 1  # untimed passes first (allocator, caches, lazy init)
-    min_pass_seconds: float = 0.5  # a timed pass repeats its batches until it lasts this long
-    max_sentences: int = 1000  # throughput is measured on up to this many eval sentences
-    isolate: bool = True  # measure in a fresh subprocess so memory figures are the model's own
-    # noise guard: a timed pass during which other processes used more than this share of
-    # the machine's CPU time, beyond the cores `threads` leaves free, is set aside and re-run,
-    # up to max_passes passes in all; a figure still short of `repeats` quiet passes is
-    # flagged noisy
-    max_background_load: float = 0.1
-    max_passes: int = 12
-    train_steps: int = 3  # training steps (batch = student/teacher batch size) for the training memory peak; 0: skip
-    # deployment variants re-scored on the evaluation split and re-timed, for teacher and
-    # students: "int8" (torch dynamic), "onnx-fp32", "onnx-int8" (ONNX Runtime)
-    variants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +65,8 @@ class Matrix:
 
 
 def _typed_section(cls: type, raw: Any, where: str) -> Any:
+    """``raw`` (a TOML table) as ``cls``: known fields only, each of its field's type.
+    Ranges are checked after, by ``_checked_budget`` / ``_checked_measure``."""
     if raw is None:
         return cls()
     if not isinstance(raw, dict):
@@ -137,12 +80,12 @@ def _typed_section(cls: type, raw: Any, where: str) -> Any:
         want = type(default) if default is not None else int
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if want is tuple and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            value = tuple(value)  # TOML arrays of names
+        if want is tuple:  # TOML arrays of names
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise BenchError(f"{where}.{key} must be a list of names, got {value!r}")
+            value = tuple(value)
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise BenchError(f"{where}.{key}: must be {want.__name__}, got {value!r}")
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            raise BenchError(f"{where}.{key}: must not be negative, got {value!r}")
+            raise BenchError(f"{where}.{key} must be {want.__name__}, got {value!r}")
         values[key] = value
     return cls(**values)
 
@@ -150,10 +93,11 @@ def _typed_section(cls: type, raw: Any, where: str) -> Any:
 def _entries(kind: str, raw: Any, options: dict, where: str) -> tuple[Entry, ...]:
     if not isinstance(raw, list) or not raw:
         raise BenchError(f"{where}: axis {kind!r} must be a non-empty list of plugin names")
-    entries = []
+    entries, named = [], set()  # named: the names a table gave explicitly
     for item in raw:
         if kind == "losses" and isinstance(item, dict) and "parts" in item:
             entries.append(_composition(item, where))
+            named.add(entries[-1].name)
             continue
         if isinstance(item, str):
             plugin, name, inline = item, item, {}
@@ -161,8 +105,12 @@ def _entries(kind: str, raw: Any, options: dict, where: str) -> tuple[Entry, ...
             inline = dict(item)
             plugin = inline.pop("plugin")
             name = inline.pop("name", plugin)
-            if not isinstance(name, str):
-                raise BenchError(f"{where}: {kind} entry name must be a string, got {name!r}")
+            if not isinstance(name, str) or not name.strip():
+                raise BenchError(
+                    f"{where}: {kind} entry name must be a non-empty string, got {name!r}"
+                )
+            if "name" in item:
+                named.add(name)
         else:
             raise BenchError(
                 f"{where}: {kind} entries must be names or tables with a 'plugin' key, got {item!r}"
@@ -172,12 +120,15 @@ def _entries(kind: str, raw: Any, options: dict, where: str) -> tuple[Entry, ...
     names = [e.name for e in entries]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
-        raise BenchError(f"{where}: {kind} entry {dup!r} appears twice (give variants a 'name')")
+        # a plain name twice wants a variant name; a name given twice wants another one
+        hint = "names must differ within an axis" if dup in named else "give variants a 'name'"
+        raise BenchError(f"{where}: {kind} entry {dup!r} appears twice ({hint})")
     return tuple(entries)
 
 
-ANNOTATE_PRECISIONS = ("fp32", "bf16", "int8", "onnx-fp32", "onnx-int8")
 COMPOSE = "compose"  # the plugin name a loss composition resolves to
+# a part's weight: a weight of 0 trains nothing of it, a negative one maximises its loss
+WEIGHT_BOUNDS = Bounds(above=0)
 
 
 def _composition(item: dict, where: str) -> Entry:
@@ -205,6 +156,9 @@ def _composition(item: dict, where: str) -> Entry:
             raise BenchError(
                 f"{where}: loss composition {name!r}: weight of {plugin!r} must be a number"
             )
+        problem = WEIGHT_BOUNDS.violation(weight)
+        if problem:
+            raise BenchError(f"{where}: loss composition {name!r}: weight of {plugin!r} {problem}")
         resolved.append((plugin, float(weight), tuple(sorted(options.items()))))
     return Entry("losses", COMPOSE, name, (("parts", tuple(resolved)),))
 
@@ -250,9 +204,20 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
         raise BenchError(f"{path}: seeds must be a non-empty list of integers, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
         raise BenchError(f"{path}: seeds has a repeated value: {seeds!r}")
+    problem = SEED_BOUNDS.violation(seeds)
+    if problem:
+        raise BenchError(f"{path}: seeds {problem}")
     name = raw.get("name", Path(path).stem)
     if not isinstance(name, str) or not name:
         raise BenchError(f"{path}: name must be a non-empty string")
+    # the leaderboard is written to leaderboards/<name>.md: a path in it escapes the folder
+    if "name" in raw and (
+        name in (".", "..") or len(name) > 100 or not name.isprintable() or set(name) & set("/\\")
+    ):
+        raise BenchError(
+            f"{path}: name must be a file name (no '/' or '\\', printable, at most 100 "
+            f"characters): results/leaderboards/<name>.md is written; got {name[:120]!r}"
+        )
     return Matrix(
         name=name,
         path=path,
@@ -269,28 +234,22 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
 
 
 def _checked_budget(budget: Budget, path: str) -> Budget:
-    if budget.annotate_precision not in ANNOTATE_PRECISIONS:
-        raise BenchError(
-            f"{path}: [budget].annotate_precision must be one of {', '.join(ANNOTATE_PRECISIONS)}, "
-            f"got {budget.annotate_precision!r}"
-        )
+    check_settings(budget, "budget", path)
     return budget
 
 
-MEASURE_VARIANTS = ("int8", "onnx-fp32", "onnx-int8")  # harness/variants.py builds them
-
-
 def _checked_measure(measure: MeasureConfig, path: str) -> MeasureConfig:
-    for name in measure.variants:
-        if name not in MEASURE_VARIANTS:
-            raise BenchError(
-                f"{path}: [measure].variants: unknown variant {name!r} "
-                f"(variants: {', '.join(MEASURE_VARIANTS)})"
-            )
+    check_settings(measure, "measure", path)
     if len(set(measure.variants)) != len(measure.variants):
-        raise BenchError(f"{path}: [measure].variants names a variant twice")
-    if not 0 <= measure.max_background_load <= 1:
-        raise BenchError(f"{path}: [measure].max_background_load must be between 0 and 1")
+        raise BenchError(
+            f"{path}: [measure].variants names a variant twice: {list(measure.variants)}"
+        )
+    if measure.max_passes < measure.repeats:
+        # passes in all, re-runs included: fewer than `repeats` could never give the figure
+        raise BenchError(
+            f"{path}: [measure].max_passes must be >= [measure].repeats ({measure.repeats}), "
+            f"got {measure.max_passes}"
+        )
     return measure
 
 

@@ -2,6 +2,12 @@
 
 Every stage gets a content key (``matrix/keys.py``). The expensive stages (teacher fine-tuning, annotation)
 depend only on (dataset, teacher, augmenter, seed), so S students x L losses share them.
+
+Bad input is a ``BenchError`` naming the matrix file, the entry and the field, before any
+cell exists: an option out of its range (when entries are resolved), a teacher layer
+beyond the teacher's depth, a matrix whose every cell is dropped (each drop's reason
+listed) or that has no cell at all. A cell that cannot work (a loss needing what a
+student lacks) is dropped with its reason, as long as some cell remains.
 """
 
 from __future__ import annotations
@@ -9,10 +15,17 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass
 
-from distill_bench.matrix.capabilities import LossProfile, incompatibility, loss_profile
+from distill_bench.matrix.capabilities import (
+    LossProfile,
+    depth_problem,
+    incompatibility,
+    loss_profile,
+    teacher_depth,
+)
 from distill_bench.matrix.components import Component, resolve
 from distill_bench.matrix.keys import content_key
 from distill_bench.matrix.model import Matrix
+from distill_bench.plugin_api.errors import BenchError
 from distill_bench.plugin_api.registry import Registry
 from distill_bench.plugin_api.specs import (
     FILTER_OPTIONS,
@@ -101,6 +114,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
         kind: [resolve(e, registry, where) for e in entries]
         for kind, entries in matrix.axes.items()
     }
+    check_depths(axes, registry, where)
     budget, measure = matrix.budget, asdict(matrix.measure)
     measure.pop("isolate")  # where it runs does not change what is measured
     stages: dict[str, Stage] = {}
@@ -220,7 +234,29 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     budget.teacher_seed,
                 )
             )
+    if not cells and dropped:  # it would fine-tune teachers for nothing and exit 0
+        reasons = "; ".join(f"{d.label}: {d.reason}" for d in dropped)
+        raise BenchError(f"{where}: every cell is dropped: {reasons}")
+    if not cells:  # only a Matrix built in code: the file format refuses empty axes
+        raise BenchError(f"{where}: the matrix has no cells (an axis or the seeds are empty)")
     return Plan(
         matrix, tuple(stages.values()), tuple(teacher_rows.values()), tuple(cells), tuple(dropped),
         data_source,
     )  # fmt: skip
+
+
+def check_depths(axes: dict[str, list[Component]], registry: Registry, where: str) -> None:
+    """Refuse a student or loss naming a teacher layer that a teacher of the matrix lacks
+    (when its depth is known): bad input, whichever cells it would have been in."""
+    for teacher in axes["teachers"]:
+        depth = teacher_depth(registry, teacher)
+        if depth is None:
+            continue
+        for student in axes["students"]:
+            problem = depth_problem(registry, teacher, depth, student=student)
+            if problem:
+                raise BenchError(f"{where}: {problem}")
+        for loss in axes["losses"]:
+            problem = depth_problem(registry, teacher, depth, loss=loss)
+            if problem:
+                raise BenchError(f"{where}: {problem}")

@@ -11,6 +11,7 @@ from distill_bench.plugin_api.contexts import (
     AugmentContextView,
     LossBatch,
     StudentContextView,
+    TaskLabels,
     TeacherBudget,
 )
 from distill_bench.plugin_api.protocols import (
@@ -42,6 +43,7 @@ __all__ = [
     "StudentContextView",
     "StudentFactory",
     "StudentModule",
+    "TaskLabels",
     "Teacher",
     "TeacherBudget",
     "TeacherCheck",

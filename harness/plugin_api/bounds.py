@@ -19,7 +19,8 @@ def _number(x: float) -> str:
 
 @dataclass(frozen=True)
 class Bounds:
-    """``min``/``max`` inclusive, ``above`` strict (``above=0``: positive), or ``choices``.
+    """``min``/``max`` inclusive, ``above``/``below`` strict (``above=0``: positive; a
+    dropout is ``min=0, below=1``), or ``choices``.
 
     A list value is checked item by item (layer indices, say). None of them: anything
     of the right type."""
@@ -28,25 +29,35 @@ class Bounds:
     max: float | None = None
     above: float | None = None
     choices: tuple[Any, ...] | None = None
+    below: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min is not None and self.above is not None:
+            raise ValueError("Bounds: give min (inclusive) or above (strict), not both")
+        if self.max is not None and self.below is not None:
+            raise ValueError("Bounds: give max (inclusive) or below (strict), not both")
 
     def __bool__(self) -> bool:
-        return any(v is not None for v in (self.min, self.max, self.above, self.choices))
+        return any(
+            v is not None for v in (self.min, self.max, self.above, self.below, self.choices)
+        )
 
     def text(self) -> str:
-        """``'>= 1'``, ``'> 0'``, ``'in [0, 1]'``, ``"one of ['drop', 'downweight']"``, or ''."""
+        """``'>= 1'``, ``'> 0'``, ``'in [0, 1]'``, ``'in [0, 1)'``, ``"one of ['drop',
+        'downweight']"``, or ''."""
         if self.choices is not None:
             return f"one of {list(self.choices)}"
-        low = f"> {_number(self.above)}" if self.above is not None else None
-        if self.min is not None and self.max is not None:
-            return f"in [{_number(self.min)}, {_number(self.max)}]"
-        if low and self.max is not None:
-            return f"{low} and <= {_number(self.max)}"
-        parts = [
-            low,
-            f">= {_number(self.min)}" if self.min is not None else None,
-            f"<= {_number(self.max)}" if self.max is not None else None,
-        ]
-        return " and ".join(p for p in parts if p)
+        low = self.min if self.min is not None else self.above
+        high = self.max if self.max is not None else self.below
+        if low is not None and high is not None:
+            opening = "[" if self.min is not None else "("
+            closing = "]" if self.max is not None else ")"
+            return f"in {opening}{_number(low)}, {_number(high)}{closing}"
+        if low is not None:
+            return f"{'>=' if self.min is not None else '>'} {_number(low)}"
+        if high is not None:
+            return f"{'<=' if self.max is not None else '<'} {_number(high)}"
+        return ""
 
     def violation(self, value: Any) -> str | None:
         """What is wrong with ``value`` (the offending item for a list), or None."""
@@ -64,6 +75,7 @@ class Bounds:
                 (self.min is not None and item < self.min)
                 or (self.max is not None and item > self.max)
                 or (self.above is not None and item <= self.above)
+                or (self.below is not None and item >= self.below)
             ):
                 return f"must be {self.text()}, got {item!r}"
         return None

@@ -19,7 +19,18 @@ if TYPE_CHECKING:
     import torch
     from tokenizers import Tokenizer
 
-__all__ = ["AugmentContextView", "LossBatch", "StudentContextView", "TeacherBudget"]
+__all__ = ["AugmentContextView", "LossBatch", "StudentContextView", "TaskLabels", "TeacherBudget"]
+
+
+@runtime_checkable
+class TaskLabels(Protocol):
+    """What a teacher's pre-flight ``check`` reads of the task it will fine-tune on, known
+    before any data loads: ``name`` (the matrix's dataset entry) and ``num_labels`` (the
+    dataset spec's ``label_count``). The harness passes a frozen
+    ``distill_bench.execute.preflight.DatasetLabels``; a loaded ``TaskData`` has both too."""
+
+    name: str
+    num_labels: int
 
 
 @runtime_checkable

@@ -4,6 +4,13 @@ Each hook receives ``register``, a callable that takes one spec. A plugin module
 implements any of these hooks with ``@distill_bench.hookimpl`` and is either a
 built-in (see ``registry.BUILTIN_PLUGINS``) or installed through the ``distill_bench``
 entry-point group. Registration must be cheap: build specs, import nothing heavy.
+Every ``Option`` declares its valid values (``min`` / ``max`` / ``above`` / ``below`` /
+``choices``) and a spec's optional ``validate(options) -> str | None`` says what no single
+range can (a width that is not a multiple of the heads): planning checks both for every
+entry, so ``--dry-run`` refuses what a real run would, before anything trains.
+Optional packages a component imports go in its spec's ``requires`` ((module, install
+hint) pairs): the pre-flight of ``bench run`` and ``--dry-run`` looks them up before
+anything runs, so a missing extra is one line naming the entry and what to install.
 
 Each hook's docstring says what its spec's ``factory`` builds and how the harness calls
 it, with the signatures of the ``typing.Protocol``s in ``distill_bench.plugin_api``:
@@ -43,6 +50,13 @@ def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
     ``BENCH_DATA_DIR``) or None, in which case the factory loads from the Hugging Face Hub.
     ``primary_metric`` names the metric the literature reports (a key of
     ``distill_bench.plugin_api.metrics.METRICS``).
+
+    Two optional fields serve the pre-flight, which ``bench run`` and ``--dry-run`` run
+    alike before any data loads and anything is written: ``num_labels`` (an int, or a
+    function of the resolved options; teachers are checked against it) and
+    ``check_files(options, data_dir) -> None``, a cheap look at the local files the factory
+    will read (existence and header line, not a full parse) that raises ``BenchError``
+    naming the file and what was expected.
     """
 
 
@@ -54,9 +68,11 @@ def register_teachers(register: Callable[[TeacherSpec], None]) -> None:
     The spec's factory is a ``TeacherFactory``: ``TeacherFactory(options) -> Teacher``,
     cheap (no weights loaded) and called whenever the harness needs one of these methods:
 
-    - ``TeacherCheck.check(task) -> None`` (optional): ``bench run`` calls it for every
-      teacher before anything trains; raise ``BenchError`` if this teacher cannot work on
-      the task (a missing model folder, a head with another label count).
+    - ``TeacherCheck.check(task) -> None`` (optional): the pre-flight of ``bench run``
+      and ``--dry-run`` calls it for every (teacher, dataset) pair before any data loads:
+      ``task`` is a ``TaskLabels`` (the dataset entry's ``name`` and ``num_labels``). Read,
+      never write, import nothing heavy; raise ``BenchError`` if this teacher cannot work
+      on the task (a missing model folder, a head with another label count).
     - ``Teacher.finetune(task, budget, seed, out_dir, device, progress=quiet) -> dict[str, Any]``:
       the teacher stage, once per content key. Fine-tune on ``task.train``, select on
       ``task.select``, save a loadable checkpoint (safetensors, config and
@@ -72,6 +88,11 @@ def register_teachers(register: Callable[[TeacherSpec], None]) -> None:
       the measure stage's ``(module, encode)``, where
       ``InferenceEncoder(texts) -> dict[str, torch.Tensor]`` returns the keyword arguments
       of one forward pass.
+
+    ``depth(options) -> int | None`` on the spec (optional) gives the teacher's number of
+    transformer layers from its resolved options without torch (a packaged model's known
+    depth, a local folder's ``config.json``; None when unknown, say a Hub id). Planning then
+    refuses a loss layer map or a student's teacher layers that reach beyond it.
     """
 
 
@@ -91,6 +112,8 @@ def register_students(register: Callable[[StudentSpec], None]) -> None:
     ``teacher_dir``, the fine-tuned teacher (for initialising from its weights). A module
     with its own vocabulary sets ``module.tokenizer``; ``special_tokens`` on the spec adds
     [CLS]/[SEP]. Embeddings built with ``sparse=True`` get a sparse optimizer automatically.
+    A student that copies teacher layers declares ``teacher_layers(options) ->
+    tuple[int, ...]`` (0-based encoder layers), checked against the teacher's ``depth``.
     """
 
 
@@ -137,5 +160,7 @@ def register_augmenters(register: Callable[[AugmenterSpec], None]) -> None:
     (``min_confidence``, ``unsure``, ``unsure_weight``). These options,
     ``specs.TRANSFER_OPTIONS``, are added to every spec; a spec must not declare them.
     Set ``gold_labels=True`` only when every example the augmenter makes carries its
-    gold label (ce-hard cells are dropped otherwise).
+    gold label (ce-hard cells are dropped otherwise). An augmenter that reads local files
+    itself (a named corpus) declares ``check_files(options, data_dir) -> None`` as a
+    dataset does, for the pre-flight.
     """

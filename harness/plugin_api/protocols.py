@@ -21,6 +21,7 @@ from distill_bench.plugin_api.contexts import (
     AugmentContextView,
     LossBatch,
     StudentContextView,
+    TaskLabels,
     TeacherBudget,
 )
 from distill_bench.plugin_api.progress import Progress, quiet
@@ -102,15 +103,21 @@ class InferenceEncoder(Protocol):
 
 @runtime_checkable
 class TeacherCheck(Protocol):
-    """The optional pre-flight check of a teacher (``bench run`` calls it when it exists)."""
+    """The optional pre-flight check of a teacher (``bench run`` and ``bench run --dry-run``
+    call it when it exists)."""
 
-    def check(self, task: TaskData) -> None:
-        """Called by ``bench run`` for every teacher row, after every dataset has loaded and
-        before anything trains: a bad model path fails in seconds, not mid-matrix.
+    def check(self, task: TaskLabels) -> None:
+        """Called by the pre-flight of ``bench run`` and ``--dry-run`` alike, once per
+        (teacher, dataset) entry pair, before any data loads and anything is written: a bad
+        model path fails in seconds, not mid-matrix. Read files, never write them, and
+        import nothing heavy (no torch): the dry run stays fast and leaves no trace.
 
-        :param task: the task the teacher will be fine-tuned on.
+        :param task: the dataset entry's name and label count (``TaskLabels``). For a
+            dataset that declares no ``num_labels``, ``bench run`` calls it once more with
+            the loaded ``TaskData`` (the dry run cannot).
         :raises BenchError: when this teacher cannot work on the task (a missing model
-            folder, a classifier head with another label count).
+            folder, a classifier head with another label count); the pre-flight prefixes
+            the matrix file and the teacher entry.
         """
 
 

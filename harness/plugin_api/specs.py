@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
-from distill_bench.plugin_api.bounds import Bounds
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.options import Option
 
 KINDS: tuple[str, ...] = ("datasets", "teachers", "students", "losses", "augmenters")
 SINGULAR: dict[str, str] = {kind: "loss" if kind == "losses" else kind[:-1] for kind in KINDS}
@@ -26,68 +27,42 @@ GOLD_LABELS = "gold_labels"
 TEACHER_LOGITS = "teacher_logits"
 TEACHER_FEATURES = "teacher_features"  # teacher hidden states / attention maps
 
-_OPTION_TYPES = (bool, int, float, str, list)
-
-
-@dataclass(frozen=True)
-class Option:
-    """One typed, defaulted knob of a component, validated before any run starts.
-
-    A default of None makes the option required. ``min`` / ``max`` (inclusive), ``above``
-    (strict: ``above=0`` is positive) or ``choices`` bound its values (each item of a
-    list); ``bench list`` shows them beside the default."""
-
-    name: str
-    type: type
-    default: Any
-    help: str = ""
-    choices: tuple[Any, ...] | None = None
-    min: float | None = None
-    max: float | None = None
-    above: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.type not in _OPTION_TYPES:
-            raise TypeError(f"option {self.name!r}: type must be one of {_OPTION_TYPES}")
-        default_problem = None if self.default is None else self.bounds.violation(self.default)
-        if default_problem:
-            raise ValueError(f"option {self.name!r}: its default {default_problem}")
-
-    @property
-    def bounds(self) -> Bounds:
-        return Bounds(self.min, self.max, self.above, self.choices)
-
-    def coerce(self, value: Any, where: str) -> Any:
-        """Return ``value`` checked against this option, or raise a one-line BenchError."""
-        ok = isinstance(value, self.type)
-        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True  # TOML writes 4 for 4.0; accept it
-        if self.type is int and isinstance(value, bool):
-            ok = False  # bool is an int subclass in Python, never in a config
-        if not ok:
-            raise BenchError(
-                f"{where}: option {self.name!r} must be {self.type.__name__}, "
-                f"got {type(value).__name__} {value!r}"
-            )
-        problem = self.bounds.violation(value)
-        if problem:
-            raise BenchError(f"{where}: option {self.name!r} {problem}")
-        return value
-
 
 @dataclass(frozen=True, kw_only=True)
 class Spec:
-    """What every kind has in common."""
+    """What every kind has in common.
+
+    ``validate(options) -> str | None`` (optional): what is wrong with a combination of
+    resolved options that no single option's range can say (a hidden size that is not a
+    multiple of the heads), or None; planning calls it for every entry, so such a cell
+    fails before anything trains, with the message prefixed by the matrix file and entry.
+
+    ``requires``: the optional packages the component imports, as (importable module,
+    install hint) pairs, e.g. ``("spacy", 'pip install "distill-bench[augment]"')``. The
+    pre-flight of ``bench run`` (and ``--dry-run``) looks each module up with
+    ``importlib.util.find_spec``, without importing it, and stops a matrix using the
+    component with one line naming the entry and the hint."""
 
     kind: ClassVar[str] = ""
     name: str
     factory: Callable[..., Any] = field(compare=False, repr=False)
     description: str = ""
     options: tuple[Option, ...] = ()
+    validate: Callable[[dict[str, Any]], str | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    requires: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.lower() or " " in self.name or "_" in self.name:
             raise ValueError(f"{self.kind} name {self.name!r} must be kebab-case")
+        if not all(
+            isinstance(r, tuple) and len(r) == 2 and all(isinstance(x, str) and x for x in r)
+            for r in self.requires
+        ):
+            raise ValueError(
+                f"{self.kind} {self.name!r}: requires must hold (module, install hint) pairs"
+            )
         names = [o.name for o in self.options]
         if len(names) != len(set(names)):
             raise ValueError(f"{self.kind} {self.name!r} declares an option twice")
@@ -108,37 +83,75 @@ class Spec:
                 f"{where}: {SINGULAR[self.kind]} {self.name!r} needs option {missing[0]!r} "
                 f"({known[missing[0]].help or known[missing[0]].type.__name__})"
             )
-        return {
+        resolved = {
             name: opt.coerce(given[name], where) if name in given else opt.default
             for name, opt in sorted(known.items())
         }
+        problem = self.validate(resolved) if self.validate is not None else None
+        if problem:
+            raise BenchError(f"{where}: {problem}")
+        return resolved
 
 
 @dataclass(frozen=True, kw_only=True)
 class DatasetSpec(Spec):
-    """factory(options: dict, data_dir: Path | None) -> distill_bench.plugin_api.tasks.TaskData"""
+    """factory(options: dict, data_dir: Path | None) -> distill_bench.plugin_api.tasks.TaskData
+
+    ``num_labels``: the label count, or a function of the resolved options when they
+    change it (``label_count`` reads either); None when unknown before loading. The
+    pre-flight checks every teacher against it, so declare it when you can.
+
+    ``check_files(options, data_dir) -> None`` (optional): the pre-flight's look at the
+    local files the factory will read (each one's existence and header line, or its first
+    row; never a full parse), run by ``bench run`` and ``--dry-run`` alike before anything
+    is written. It raises ``BenchError`` naming the file and what was expected; with
+    ``data_dir`` None (the Hub) there is nothing to check."""
 
     kind: ClassVar[str] = "datasets"
     primary_metric: str = "accuracy"
-    num_labels: int | None = None  # None when it depends on options
+    num_labels: int | Callable[[dict[str, Any]], int] | None = None
+    check_files: Callable[[dict[str, Any], Path | None], None] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def label_count(self, options: Mapping[str, Any]) -> int | None:
+        """How many labels the dataset has under its resolved ``options``, or None."""
+        if callable(self.num_labels):
+            return self.num_labels(dict(options))
+        return self.num_labels
 
 
 @dataclass(frozen=True, kw_only=True)
 class TeacherSpec(Spec):
     """factory(options: dict) -> a ``protocols.Teacher`` (finetune, predictor, tokenizer,
-    inference_model; optionally check): see hookspecs.register_teachers."""
+    inference_model; optionally check): see hookspecs.register_teachers.
+
+    ``depth(options) -> int | None`` (optional): the teacher's number of transformer
+    layers from its resolved options, without torch or loading weights (a packaged model's
+    known depth, a local folder's config.json), or None when unknown (a Hub id). Planning
+    refuses a loss layer map or a student's teacher layers that reach beyond it."""
 
     kind: ClassVar[str] = "teachers"
     exposes: frozenset[str] = frozenset({LOGITS, HIDDEN_STATES, ATTENTIONS})
+    depth: Callable[[dict[str, Any]], int | None] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class StudentSpec(Spec):
-    """factory(options: dict, ctx: distill_bench.stages.student.io.StudentContext) -> torch.nn.Module"""
+    """factory(options: dict, ctx: distill_bench.stages.student.io.StudentContext) -> torch.nn.Module
+
+    ``teacher_layers(options) -> tuple[int, ...]`` (optional): the teacher's encoder layers
+    (0-based) a student built from the teacher copies, from its resolved options; planning
+    checks them against ``TeacherSpec.depth``."""
 
     kind: ClassVar[str] = "students"
     exposes: frozenset[str] = frozenset({LOGITS})
     special_tokens: bool = False  # input carries [CLS] ... [SEP] (transformer students)
+    teacher_layers: Callable[[dict[str, Any]], tuple[int, ...]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 # Options a student can declare to let the harness choose its vocabulary: the teacher's
@@ -151,8 +164,8 @@ VOCAB_OPTIONS: tuple[Option, ...] = (
         "the teacher's WordPiece vocabulary or a word-level one",
         choices=("wordpiece", "word"),
     ),  # fmt: skip
-    Option("vocab_size", int, 10_000, "word-level vocabulary: most frequent words kept"),
-    Option("min_count", int, 1, "word-level vocabulary: minimum count of a kept word"),
+    Option("vocab_size", int, 10_000, "word-level vocabulary: most frequent words kept", min=1),
+    Option("min_count", int, 1, "word-level vocabulary: minimum count of a kept word", min=1),
 )
 
 
@@ -182,7 +195,7 @@ TRANSFER_OPTIONS: tuple[Option, ...] = (
         "'' = all the augmenter makes (a TOML integer works too); capped by "
         "[budget].max_transfer_examples",
     ),
-    Option("seed", int, -1, "augmentation seed; -1 = the cell's seed"),
+    Option("seed", int, -1, "augmentation seed; -1 = the cell's seed", min=-1, max=2**32 - 1),
     Option("dedup", bool, True, "drop repeated texts (case and whitespace ignored)"),
     Option(
         "include_labelled",
@@ -196,6 +209,8 @@ TRANSFER_OPTIONS: tuple[Option, ...] = (
         0.0,
         "teacher max-probability under which a transfer example is unsure (0 = no filter); "
         "applied after annotation, at the student stage",
+        min=0,
+        max=1,
     ),
     Option(
         "unsure",
@@ -205,7 +220,9 @@ TRANSFER_OPTIONS: tuple[Option, ...] = (
         "share `unsure_weight` of them: their expected weight in the loss)",
         choices=("drop", "downweight"),
     ),
-    Option("unsure_weight", float, 0.5, "downweight: the share of unsure examples kept"),
+    Option(
+        "unsure_weight", float, 0.5, "downweight: the share of unsure examples kept", min=0, max=1
+    ),
 )
 # The ones read after annotation: they change the student stage's key, not the transfer set's.
 FILTER_OPTIONS: frozenset[str] = frozenset({"min_confidence", "unsure", "unsure_weight"})
@@ -216,13 +233,19 @@ class AugmenterSpec(Spec):
     """factory(options: dict) -> callable(ctx: distill_bench.stages.transfer.build.AugmentContext) -> TransferSet
 
     ``options`` holds the spec's own options; TRANSFER_OPTIONS are appended to every spec
-    (``bench list`` shows them) and handled by the harness."""
+    (``bench list`` shows them) and handled by the harness.
+
+    ``check_files(options, data_dir) -> None`` (optional): as ``DatasetSpec.check_files``,
+    for the local files the augmenter itself reads (a named corpus)."""
 
     kind: ClassVar[str] = "augmenters"
     gold_labels: bool = False  # True when every transfer example carries its gold label
     # True when build reads the fine-tuned teacher (ctx.teacher_tokenizer / embeddings):
     # its transfer set then depends on the teacher; otherwise it is shared across teachers
     needs_teacher: bool = False
+    check_files: Callable[[dict[str, Any], Path | None], None] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         common = {o.name for o in TRANSFER_OPTIONS}
@@ -272,10 +295,9 @@ def parse_size(size: str, where: str = "size") -> tuple[str, float] | None:
 
 
 def check_transfer_options(options: Mapping[str, Any], where: str) -> None:
+    """What the options' ranges cannot say: ``size``'s syntax (min_confidence and
+    unsure_weight are bounded by their Options)."""
     parse_size(options["size"], where)
-    for name in ("min_confidence", "unsure_weight"):
-        if not 0.0 <= options[name] <= 1.0:
-            raise BenchError(f"{where}: option {name!r} must be in [0, 1], got {options[name]!r}")
 
 
 SPEC_TYPES: dict[str, type[Spec]] = {

@@ -18,7 +18,13 @@ from distill_bench.plugin_api.specs import (
     TEACHER_FEATURES,
     TEACHER_LOGITS,
 )
-from distill_bench.plugins.losses.layer_maps import attention_pairs, hidden_pairs, teacher_layers
+from distill_bench.plugins.losses.layer_maps import (
+    attention_map_problem,
+    attention_pairs,
+    hidden_map_problem,
+    hidden_pairs,
+    teacher_layers,
+)
 
 # The factories import torch-backed modules inside, so that listing and planning never
 # import torch (``bench list`` loads every plugin).
@@ -65,6 +71,16 @@ def _attention_mse(options):
     return AttentionMSE("attention-mse", pairs, options["heads"])
 
 
+def _kd_schedule_problem(options) -> str | None:
+    """The schedule ends: -1 (constant) or a value in the start value's range."""
+    t_end, a_end = options["temperature_end"], options["alpha_end"]
+    if t_end != -1.0 and t_end <= 0:
+        return f"option 'temperature_end' must be > 0 (or -1: = temperature), got {t_end!r}"
+    if a_end != -1.0 and not 0.0 <= a_end <= 1.0:
+        return f"option 'alpha_end' must be in [0, 1] (or -1: = alpha), got {a_end!r}"
+    return None
+
+
 _POOLING = Option(
     "pooling",
     str,
@@ -98,23 +114,30 @@ def register_losses(register):
             factory=_kd_soft,
             description="Hinton et al. 2015: KL on temperature-softened distributions (x T^2), mixed with gold-label CE.",
             options=(
-                Option("temperature", float, 2.0, "softmax temperature T (>= 1 softens)"),
+                Option("temperature", float, 2.0, "softmax temperature T (>= 1 softens)", above=0),
                 Option(
-                    "alpha", float, 0.5, "weight of the soft term; 1 - alpha goes to gold-label CE"
+                    "alpha",
+                    float,
+                    0.5,
+                    "weight of the soft term; 1 - alpha goes to gold-label CE",
+                    min=0,
+                    max=1,
                 ),
                 Option(
                     "temperature_end",
                     float,
                     -1.0,
-                    "temperature at the end of training, linear in between (-1: = temperature)",
+                    "temperature at the end of training, linear in between (> 0; "
+                    "-1: = temperature)",
                 ),
                 Option(
                     "alpha_end",
                     float,
                     -1.0,
-                    "alpha at the end of training, linear in between (-1: = alpha)",
+                    "alpha at the end of training, linear in between (in [0, 1]; -1: = alpha)",
                 ),
             ),
+            validate=_kd_schedule_problem,
             uses=frozenset({GOLD_LABELS, TEACHER_LOGITS}),
         )
     )
@@ -137,6 +160,8 @@ def register_losses(register):
                     float,
                     0.0,
                     "only rows whose teacher max softmax probability is >= this count",
+                    min=0,
+                    max=1,
                 ),
             ),
             uses=frozenset({TEACHER_LOGITS}),
@@ -148,6 +173,7 @@ def register_losses(register):
             factory=_hidden_factory("hidden-mse", "mse", "always"),
             description="TinyBERT / XtremeDistil: MSE between linearly projected student hidden states and teacher layers.",
             options=(_HIDDEN_LAYER_MAP, _POOLING),
+            validate=hidden_map_problem,
             needs=frozenset({HIDDEN_STATES}),
             uses=frozenset({TEACHER_FEATURES}),
             teacher_features=lambda o: (teacher_layers(hidden_pairs(o, "hidden-mse")), False),
@@ -159,6 +185,7 @@ def register_losses(register):
             factory=_hidden_factory("hidden-cosine", "cosine", "if-dims-differ"),
             description="DistilBERT: 1 - cosine between student and teacher hidden states (projected when widths differ).",
             options=(_HIDDEN_LAYER_MAP, _POOLING),
+            validate=hidden_map_problem,
             needs=frozenset({HIDDEN_STATES}),
             uses=frozenset({TEACHER_FEATURES}),
             teacher_features=lambda o: (
@@ -188,6 +215,7 @@ def register_losses(register):
                     choices=("mean", "per-head"),
                 ),
             ),
+            validate=attention_map_problem,
             needs=frozenset({ATTENTIONS}),
             uses=frozenset({TEACHER_FEATURES}),
             teacher_features=lambda o: (

@@ -43,7 +43,9 @@ from distill_bench.plugins.students.options import (
     MLP_OPTIONS,
     TRANSFORMER_OPTIONS,
     WORD_VOCAB,
+    cnn_problem,
     preset,
+    transformer_problem,
 )
 
 _POOLED = frozenset({LOGITS, HIDDEN_STATES})  # hidden_states: the pooled features
@@ -147,6 +149,7 @@ def register_students(register):
             "time (padding masked out), dropout 0.5, classifier. 0.36M params without "
             "embeddings at 300-d.",
             options=CNN_OPTIONS,
+            validate=cnn_problem,
             exposes=_POOLED,
         )
     )
@@ -162,6 +165,7 @@ def register_students(register):
             description="A BERT of the given shape, randomly initialised, over the teacher's "
             "WordPiece vocabulary.",
             options=(*TRANSFORMER_OPTIONS, LR_RANDOM, EPOCHS),
+            validate=transformer_problem,
             exposes=_LAYERED,
             special_tokens=True,
         )
@@ -181,6 +185,7 @@ def register_students(register):
                     heads=heads,
                     learning_rate=lr,
                 ),
+                validate=transformer_problem,
                 exposes=_LAYERED,
                 special_tokens=True,
             )
@@ -198,11 +203,16 @@ def register_students(register):
                     list,
                     [],
                     "teacher layer indices to keep, in order, e.g. [0, 2, 4] "
-                    "(empty: every other layer from the first, as DistilBERT)",
+                    "(empty: every other layer from the first, as DistilBERT); each below "
+                    "the teacher's depth",
+                    min=0,
+                    item_type=int,
                 ),
                 LR_PRETRAINED,
                 EPOCHS,
             ),
+            # planning checks the chosen layers against the teacher's depth
+            teacher_layers=lambda options: tuple(options["layers"]),
             exposes=_LAYERED,
             special_tokens=True,
         )

@@ -21,9 +21,7 @@ def _with_schedule(model, options):
     ``model.learning_rate`` and ``model.epochs``."""
     if options.get("learning_rate", 0.0) > 0:
         model.learning_rate = options["learning_rate"]
-    if options.get("epochs", 0) < 0:
-        raise BenchError(f"option 'epochs' must be >= 0 (0: the budget's), got {options['epochs']}")
-    if options.get("epochs", 0) > 0:
+    if options.get("epochs", 0) > 0:  # >= 0: the option's bounds; 0 = the budget's
         model.epochs = options["epochs"]
     return model
 
@@ -41,11 +39,8 @@ def embedding_student(module: str):
     def factory(options, ctx):
         from distill_bench.plugins.students import models as student_models  # torch
 
+        # ranges (filter_widths: positive, at least one) were checked when resolved
         args = {k: v for k, v in options.items() if k not in NOT_MODULE}
-        if "filter_widths" in args:
-            widths = args["filter_widths"]
-            if not widths or not all(isinstance(w, int) and w >= 1 for w in widths):
-                raise BenchError(f"filter_widths must be positive integers, got {widths!r}")
         model = getattr(student_models, module)(ctx.vocab_size, ctx.num_labels, **args)
         embedding = model.embedding
         if options.get("embedding_init", "random") == "teacher" and _init_weights(ctx):
@@ -74,10 +69,7 @@ def transformer(options, ctx):
     """A BERT of the options' shape, randomly initialised."""
     from distill_bench.plugins.students.models import TransformerStudent, bert_classifier  # torch
 
-    if options["hidden_size"] % options["heads"]:
-        raise BenchError(
-            f"hidden_size {options['hidden_size']} is not a multiple of heads {options['heads']}"
-        )
+    # hidden_size a multiple of heads: options.transformer_problem, checked when resolved
     shape = {k: v for k, v in options.items() if k not in ("learning_rate", "epochs")}
     model = TransformerStudent(bert_classifier(ctx.vocab_size, ctx.num_labels, **shape))
     return _with_schedule(model, options)

@@ -28,40 +28,74 @@ INIT_OPTIONS = (
 # Options the harness or the factory reads, not the module's constructor.
 NOT_MODULE = {o.name for o in (*VOCAB_OPTIONS, *INIT_OPTIONS)}
 
+# A dropout of 1 zeroes every activation in training: [0, 1).
 MLP_OPTIONS = (
-    Option("embedding_dim", int, 300, "word embedding size"),
-    Option("dropout", float, 0.1, "dropout before each dense layer"),
-    Option("hidden_size", int, 256, "width of each hidden layer"),
-    Option("layers", int, 2, "hidden layers (0: a linear classifier over the mean embedding)"),
+    Option("embedding_dim", int, 300, "word embedding size", min=1),
+    Option("dropout", float, 0.1, "dropout before each dense layer", min=0, below=1),
+    Option("hidden_size", int, 256, "width of each hidden layer", min=1),
+    Option(
+        "layers", int, 2, "hidden layers (0: a linear classifier over the mean embedding)", min=0
+    ),
     *INIT_OPTIONS,
     *VOCAB_OPTIONS,
 )
 BILSTM_OPTIONS = (
-    Option("embedding_dim", int, 300, "word embedding size"),
-    Option("dropout", float, 0.1, "dropout before each dense layer (and between LSTM layers)"),
-    Option("hidden_size", int, 150, "LSTM units per direction"),
-    Option("num_layers", int, 1, "stacked BiLSTM layers"),
-    Option("fc_size", int, 400, "width of the dense layer after pooling (0: none)"),
+    Option("embedding_dim", int, 300, "word embedding size", min=1),
+    Option(
+        "dropout",
+        float,
+        0.1,
+        "dropout before each dense layer (and between LSTM layers)",
+        min=0,
+        below=1,
+    ),
+    Option("hidden_size", int, 150, "LSTM units per direction", min=1),
+    Option("num_layers", int, 1, "stacked BiLSTM layers", min=1),
+    Option("fc_size", int, 400, "width of the dense layer after pooling (0: none)", min=0),
     Option("fc_activation", str, "relu", "the dense layer's activation", choices=("relu", "gelu")),
     *INIT_OPTIONS,
     *VOCAB_OPTIONS,
 )
 CNN_OPTIONS = (
-    Option("embedding_dim", int, 300, "word embedding size (Kim: 300-d word2vec)"),
-    Option("filter_widths", list, [3, 4, 5], "convolution widths in tokens (Kim: 3, 4, 5)"),
-    Option("feature_maps", int, 100, "filters per width (Kim: 100)"),
-    Option("dropout", float, 0.5, "dropout on the pooled features (Kim: 0.5)"),
+    Option("embedding_dim", int, 300, "word embedding size (Kim: 300-d word2vec)", min=1),
+    Option(
+        "filter_widths",
+        list,
+        [3, 4, 5],
+        "convolution widths in tokens (Kim: 3, 4, 5); at least one",
+        min=1,
+        item_type=int,
+    ),
+    Option("feature_maps", int, 100, "filters per width (Kim: 100)", min=1),
+    Option("dropout", float, 0.5, "dropout on the pooled features (Kim: 0.5)", min=0, below=1),
     *INIT_OPTIONS,
     *VOCAB_OPTIONS,
 )
 TRANSFORMER_OPTIONS = (
-    Option("layers", int, 2, "transformer layers (L)"),
-    Option("hidden_size", int, 128, "hidden size (H)"),
-    Option("heads", int, 2, "attention heads (H / 64 in Turc et al.)"),
-    Option("intermediate_size", int, 0, "feed-forward size (0: 4 x hidden_size)"),
-    Option("max_positions", int, 512, "position embeddings (longest input)"),
-    Option("dropout", float, 0.1, "hidden and attention dropout"),
+    Option("layers", int, 2, "transformer layers (L)", min=1),
+    Option("hidden_size", int, 128, "hidden size (H), a multiple of heads", min=1),
+    Option("heads", int, 2, "attention heads (H / 64 in Turc et al.)", min=1),
+    Option("intermediate_size", int, 0, "feed-forward size (0: 4 x hidden_size)", min=0),
+    Option("max_positions", int, 512, "position embeddings (longest input)", min=1),
+    Option("dropout", float, 0.1, "hidden and attention dropout", min=0, below=1),
 )
+
+
+def cnn_problem(options) -> str | None:
+    """``StudentSpec.validate`` of the CNN students: what one option's range cannot say."""
+    if not options["filter_widths"]:
+        return "option 'filter_widths' must name at least one width, got []"
+    return None
+
+
+def transformer_problem(options) -> str | None:
+    """``StudentSpec.validate`` of the transformer students: the heads split the width."""
+    if options["hidden_size"] % options["heads"]:
+        return (
+            f"option 'hidden_size' ({options['hidden_size']}) must be a multiple of "
+            f"option 'heads' ({options['heads']})"
+        )
+    return None
 
 
 def _learning_rate(default: float, why: str) -> Option:
@@ -71,6 +105,7 @@ def _learning_rate(default: float, why: str) -> Option:
         default,
         f"this student's learning rate, used instead of the budget's student_lr (which suits "
         f"embedding students); 0: the budget's. {why}",
+        min=0,
     )
 
 
@@ -87,6 +122,7 @@ EPOCHS = Option(
     0,
     "this student's training epochs, used instead of the budget's student_epochs; 0: the "
     "budget's. Pretrained transformers need BERT's 2-4 (each epoch costs far more)",
+    min=0,
 )
 
 

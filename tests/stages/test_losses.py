@@ -377,7 +377,12 @@ def test_teacher_features_name_the_mapped_layers():
 )
 def test_layer_map_errors_name_the_option(name, layer_map, message):
     spec = REGISTRY.get("losses", name)
-    options = spec.resolve({"layer_map": layer_map}, "test")
+    # planning refuses the map where the entry is resolved (spec.validate) ...
+    with pytest.raises(BenchError, match=message) as info:
+        spec.resolve({"layer_map": layer_map}, f"m.toml: loss {name!r}")
+    assert str(info.value).startswith(f"m.toml: loss {name!r}: option 'layer_map'")
+    # ... and the factory and teacher_features still name the loss when called directly
+    options = {o.name: o.default for o in spec.options} | {"layer_map": layer_map}
     for call in (spec.factory, spec.teacher_features):
         with pytest.raises(BenchError, match=message) as info:
             call(options)

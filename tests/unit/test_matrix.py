@@ -1,10 +1,15 @@
-"""Matrix files: structure, defaults and one-line errors that name the file."""
+"""Matrix files: structure, defaults, the ranges of [budget] and [measure], and one-line
+errors that name the file."""
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 from distill_bench import BenchError
+from distill_bench.cli.main import main
 from distill_bench.matrix.model import AXES, Budget, Entry, MeasureConfig, load_matrix, parse_matrix
+from distill_bench.matrix.settings import SECTIONS, check_settings
 
 PATH = "bench/quick.toml"
 
@@ -160,7 +165,10 @@ def test_bad_entry_shape():
     base = without("students")
     assert "tables with a 'plugin' key" in error(base + '\nstudents = [{name = "x"}]\n')
     assert "tables with a 'plugin' key" in error(base + "\nstudents = [3]\n")
-    assert "entry name must be a string" in error(
+    assert "entry name must be a non-empty string, got ''" in error(
+        base + '\nstudents = [{plugin = "mlp", name = ""}]\n'
+    )
+    assert "entry name must be a non-empty string" in error(
         base + '\nstudents = [{plugin = "mlp", name = 3}]\n'
     )
 
@@ -168,9 +176,15 @@ def test_bad_entry_shape():
 def test_duplicate_entry_names():
     """Two entries showing under the same name are refused (variants need a 'name')."""
     base = without("students")
-    assert "'mlp' appears twice" in error(base + '\nstudents = ["mlp", "mlp"]\n')
-    assert "'mlp' appears twice" in error(
+    assert "'mlp' appears twice (give variants a 'name')" in error(
+        base + '\nstudents = ["mlp", "mlp"]\n'
+    )
+    # it has a name already: the hint says to pick another, not to give one
+    assert "'mlp' appears twice (names must differ within an axis)" in error(
         base + '\nstudents = ["mlp", {plugin = "bilstm", name = "mlp"}]\n'
+    )
+    assert "'x' appears twice (names must differ within an axis)" in error(
+        base + '\nstudents = [{plugin = "mlp", name = "x"}, {plugin = "cnn", name = "x"}]\n'
     )
     parse_matrix(
         base + '\nstudents = ["mlp", {plugin = "mlp", name = "mlp-2"}]\n', PATH
@@ -209,25 +223,19 @@ def test_budget_unknown_field():
 @pytest.mark.parametrize(
     ("section", "value", "expected"),
     [
-        ("budget", "teacher_epochs = 2.5", "teacher_epochs: must be int"),
-        ("budget", 'max_train_examples = "all"', "max_train_examples: must be int"),
-        ("budget", "student_epochs = true", "student_epochs: must be int"),
-        ("budget", 'student_lr = "1e-3"', "student_lr: must be float"),
-        ("measure", "isolate = 1", "isolate: must be bool"),
-        ("measure", "threads = 2.0", "threads: must be int"),
+        ("budget", "teacher_epochs = 2.5", "[budget].teacher_epochs must be int, got 2.5"),
+        ("budget", 'max_train_examples = "all"', "[budget].max_train_examples must be int"),
+        ("budget", "student_epochs = true", "[budget].student_epochs must be int"),
+        ("budget", 'student_lr = "1e-3"', "[budget].student_lr must be float"),
+        ("measure", "isolate = 1", "[measure].isolate must be bool"),
+        ("measure", "threads = 2.0", "[measure].threads must be int"),
+        ("measure", "variants = [1]", "[measure].variants must be a list of names, got [1]"),
+        ("measure", 'variants = "int8"', "[measure].variants must be a list of names"),
     ],
 )
 def test_section_wrong_type(section, value, expected):
     """Budget and measure fields are type-checked, naming the field."""
     assert expected in error(AXES_TOML + f"[{section}]\n{value}\n")
-
-
-@pytest.mark.parametrize(
-    "value", ["max_train_examples = -1", "student_lr = -0.1", "teacher_epochs = -3"]
-)
-def test_negative_budget(value):
-    """Counts and rates cannot be negative."""
-    assert "must not be negative" in error(AXES_TOML + f"[budget]\n{value}\n")
 
 
 def test_section_must_be_table():
@@ -274,3 +282,150 @@ def test_errors_in_file_name_the_file(tmp_path):
     path.write_text(without("losses"), encoding="utf-8")
     with pytest.raises(BenchError, match=r"broken\.toml: missing axis 'losses'"):
         load_matrix(path)
+
+
+# --- ranges of [budget] and [measure] ---------------------------------------------------------
+
+# (section, field = value, what the error says after "<path>: [section].field ")
+OUT_OF_RANGE = [
+    ("budget", "max_train_examples = 0", "must be >= 1, got 0"),
+    ("budget", "max_train_examples = -1", "must be >= 1, got -1"),
+    ("budget", "max_select_examples = 0", "must be >= 1, got 0"),
+    ("budget", "max_eval_examples = 0", "must be >= 1, got 0"),
+    ("budget", "max_transfer_examples = 0", "must be >= 1, got 0"),
+    ("budget", "max_length = 0", "must be in [3, 512], got 0"),
+    ("budget", "max_length = 2", "must be in [3, 512], got 2"),
+    ("budget", "max_length = 513", "must be in [3, 512], got 513"),
+    ("budget", "teacher_epochs = 0", "must be >= 1, got 0"),
+    ("budget", "teacher_epochs = -3", "must be >= 1, got -3"),
+    ("budget", "teacher_batch_size = 0", "must be >= 1, got 0"),
+    ("budget", "teacher_lr = 0", "must be > 0, got 0.0"),
+    ("budget", "teacher_lr = nan", "must be a finite number, got nan"),
+    ("budget", "teacher_warmup = 1.5", "must be in [0, 1], got 1.5"),
+    ("budget", "teacher_warmup = -0.1", "must be in [0, 1], got -0.1"),
+    ("budget", "teacher_evals_per_epoch = 0", "must be >= 1, got 0"),
+    ("budget", "student_epochs = 0", "must be >= 1, got 0"),
+    ("budget", "student_batch_size = 0", "must be >= 1, got 0"),
+    ("budget", "student_lr = -0.1", "must be > 0, got -0.1"),
+    ("budget", "student_lr = inf", "must be a finite number, got inf"),
+    ("budget", "annotate_batch_size = -1", "must be >= 0, got -1"),
+    ("budget", 'annotate_precision = "fp16"', "must be one of ['fp32', 'bf16', 'int8'"),
+    ("budget", "teacher_seed = -1", "must be in [0, 4294967295], got -1"),
+    ("measure", "threads = 0", "must be >= 1, got 0"),
+    ("measure", "batch_size = 0", "must be >= 1, got 0"),
+    ("measure", "latency_samples = 0", "must be >= 1, got 0"),
+    ("measure", "repeats = 0", "must be >= 1, got 0"),
+    ("measure", "warmup = -1", "must be >= 0, got -1"),
+    ("measure", "min_pass_seconds = 0", "must be > 0, got 0.0"),
+    ("measure", "max_sentences = 0", "must be >= 1, got 0"),
+    ("measure", "max_background_load = 1.5", "must be in [0, 1], got 1.5"),
+    ("measure", "max_passes = 0", "must be >= 1, got 0"),
+    ("measure", "train_steps = -1", "must be >= 0, got -1"),
+    (
+        "measure",
+        'variants = ["int4"]',
+        "must be one of ['int8', 'onnx-fp32', 'onnx-int8'], got 'int4'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("section", "value", "expected"), OUT_OF_RANGE)
+def test_out_of_range_fields_are_refused(section, value, expected):
+    """Every range is checked when the file is read, one line naming the file and field."""
+    field = value.split(" =")[0]
+    message = error(AXES_TOML + f"[{section}]\n{value}\n")
+    assert message.startswith(f"{PATH}: [{section}].{field} {expected}"), message
+
+
+def test_every_field_has_a_range_and_help_and_a_valid_default():
+    """The table covers every field; every default is within its own range."""
+    for section, (cls, table) in SECTIONS.items():
+        assert set(table) == {f.name for f in fields(cls)}, section
+        assert all(setting.help for setting in table.values()), section
+        check_settings(cls(), section, "defaults")  # raises when a default is out of range
+
+
+@pytest.mark.parametrize(
+    ("section", "value"),
+    [
+        ("budget", "annotate_batch_size = 0"),  # 0 = auto
+        ("budget", "teacher_warmup = 0"),  # no warm-up
+        ("budget", "teacher_seed = 0"),
+        ("budget", "max_length = 3"),
+        ("budget", "max_length = 512"),
+        ("measure", "warmup = 0"),  # no untimed passes
+        ("measure", "train_steps = 0"),  # skip the training-memory figure
+        ("measure", "max_background_load = 0"),
+    ],
+)
+def test_zero_with_a_documented_meaning_is_accepted(section, value):
+    """A 0 the help gives a meaning to (and the ends of a range) stay valid."""
+    parse(f"[{section}]\n{value}\n")
+
+
+def test_documented_zeros_say_what_they_mean():
+    """Fields that accept 0 say in their help what 0 does."""
+    for section, (_, table) in SECTIONS.items():
+        for name, setting in table.items():
+            bounds = setting.bounds
+            if bounds and bounds.choices is None and bounds.violation(0) is None:
+                if name in ("max_background_load", "teacher_warmup", "teacher_seed"):
+                    continue  # a share of 0 and seed 0 are ordinary values
+                assert "0 =" in setting.help, f"[{section}].{name}: {setting.help}"
+
+
+def test_max_passes_must_allow_repeats():
+    """max_passes counts every pass: fewer than `repeats` could never give the figure."""
+    message = error(AXES_TOML + "[measure]\nrepeats = 5\nmax_passes = 3\n")
+    assert message == f"{PATH}: [measure].max_passes must be >= [measure].repeats (5), got 3"
+    parse("[measure]\nrepeats = 3\nmax_passes = 3\n")
+
+
+def test_variant_named_twice():
+    message = error(AXES_TOML + '[measure]\nvariants = ["int8", "int8"]\n')
+    assert "[measure].variants names a variant twice" in message
+
+
+@pytest.mark.parametrize("seeds", ["[-1]", "[0, -2]"])
+def test_negative_seeds(seeds):
+    """numpy's generators refuse a negative seed: refused when the file is read."""
+    message = error(without("seeds") + f"\nseeds = {seeds}\n")
+    assert message.startswith(f"{PATH}: seeds must be in [0, 4294967295], got -"), message
+
+
+def test_bench_list_prints_budget_and_measure_fields(capsys):
+    """Type, default, range and meaning of every field, the way options are listed."""
+    assert main(["list", "budget"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("[budget]\n")
+    assert "teacher_epochs = 3  (int, >= 1) teacher fine-tuning epochs" in out
+    assert "max_length = 128  (int, in [3, 512]) WordPiece tokens per input" in out
+    assert "max_train_examples = unset  (int | None, >= 1)" in out
+    assert "annotate_batch_size = 128  (int, >= 0) sentences per annotation batch; 0 = auto" in out
+    assert all(f"      {f.name} = " in out for f in fields(Budget))
+    assert main(["list", "measure"]) == 0
+    out = capsys.readouterr().out
+    assert "train_steps = 3  (int, >= 0) training steps timed" in out and "0 = skip" in out
+    assert "variants = []  (list[str], one of ['int8', 'onnx-fp32', 'onnx-int8'])" in out
+    assert "isolate = True  (bool) measure in a fresh subprocess" in out
+    assert all(f"      {f.name} = " in out for f in fields(MeasureConfig))
+
+
+def test_bench_list_without_a_kind_ends_with_the_sections(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("augmenters\n") < out.index("[budget]\n") < out.index("[measure]\n")
+
+
+@pytest.mark.parametrize(
+    ("weight", "expected"),
+    [
+        ("0", "must be > 0, got 0"),
+        ("-0.5", "must be > 0, got -0.5"),
+        ("nan", "must be a finite number, got nan"),
+    ],
+)
+def test_composition_weights_are_positive_and_finite(weight, expected):
+    losses = f'losses = [{{name = "mix", parts = [{{plugin = "kd-soft", weight = {weight}}}]}}]'
+    message = error(without("losses") + f"\n{losses}\n")
+    assert f"loss composition 'mix': weight of 'kd-soft' {expected}" in message

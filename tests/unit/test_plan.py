@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -318,7 +319,8 @@ LEVEL_OF_KIND = {
 }
 
 
-def changed_value(option: Option):
+def changed_value(spec, option: Option):
+    """Another value of ``option`` that ``spec`` accepts (within its range)."""
     if option.choices:
         return next(c for c in option.choices if c != option.default)
     if option.type is bool:
@@ -326,7 +328,18 @@ def changed_value(option: Option):
     if option.type is int:
         return (option.default or 0) + 1
     if option.type is float:
-        return (option.default or 0.0) * 2 + 0.25
+        default = option.default or 0.0
+        for value in (default * 2 + 0.25, default / 2 + 0.25, 0.75, 0.25):
+            if value == default:
+                continue
+            try:
+                option.coerce(value, "test")
+            except BenchError:
+                continue
+            options = {o.name: o.default for o in spec.options} | {option.name: value}
+            if spec.validate is None or spec.validate(options) is None:
+                return value
+        raise AssertionError(f"no other valid value of {option.name}")
     if option.type is str:
         return (option.default or "x") + "-changed"
     return [*(option.default or []), "changed"]
@@ -360,7 +373,7 @@ def test_every_option_changes_the_right_keys(extended, kind, plugin):
     for option in spec.options:
         opts = {"teachers": {"hf": {"model": "prajjwal1/bert-tiny"}}}
         current = opts.get(kind, {}).get(plugin, {})
-        value = changed_value(option) if option.name != "model" else "other/model"
+        value = changed_value(spec, option) if option.name != "model" else "other/model"
         if kind == "augmenters":  # values the common transfer options accept
             value = {"size": "2x", "unsure_weight": 0.25}.get(option.name, value)
         opts[kind] = {plugin: current | {option.name: value}}
@@ -579,3 +592,154 @@ def test_resolved_options_are_complete(builtin):
     assert set(cell.student.options_dict()) == {
         o.name for o in builtin.get("students", "mlp").options
     }
+
+
+# --- ranges, depth, and a matrix with nothing to run ------------------------------------------
+
+
+def plan_error(registry, **kwargs) -> str:
+    with pytest.raises(BenchError) as info:
+        plan_of(registry, **kwargs)
+    message = str(info.value)
+    assert message.startswith("plan.toml: ") and "\n" not in message, message
+    return message
+
+
+def test_out_of_range_option_names_file_entry_and_option(builtin):
+    """`hidden_size = -8` used to pass --dry-run and fail the cell after the teacher trained."""
+    message = plan_error(
+        builtin,
+        axes={"students": [{"plugin": "mlp", "name": "tiny-mlp", "hidden_size": -8}]},
+    )
+    assert message == "plan.toml: student 'tiny-mlp': option 'hidden_size' must be >= 1, got -8"
+
+
+def test_composition_part_out_of_range_names_the_part(builtin):
+    parts = [{"plugin": "kd-soft", "temperature": 0}, {"plugin": "ce-hard"}]
+    message = plan_error(builtin, axes={"losses": [{"name": "mix", "parts": parts}]})
+    assert message == "plan.toml: loss 'mix/kd-soft': option 'temperature' must be > 0, got 0.0"
+
+
+def test_malformed_layer_map_names_the_file(builtin):
+    message = plan_error(builtin, axes={"losses": [{"plugin": "hidden-mse", "layer_map": "x"}]})
+    assert message.startswith("plan.toml: loss 'hidden-mse': option 'layer_map' must be comma")
+
+
+def test_every_cell_dropped_is_an_error_listing_each_reason(extended):
+    """A matrix whose every cell is dropped used to run the teacher alone and exit 0."""
+    message = plan_error(
+        extended,
+        axes={"students": ["bilstm"], "losses": ["attn-loss", "no-signal"], "seeds": [0, 1]},
+    )
+    head, drops = message.split(": every cell is dropped: ")
+    assert head == "plan.toml"
+    drops = drops.split("; ")
+    assert len(drops) == 4  # 2 losses x 2 seeds
+    assert drops[0] == (
+        "sst2 | hf -> bilstm [attn-loss, none, seed 0]: loss 'attn-loss' needs attentions, "
+        "which student 'bilstm' does not expose"
+    )
+    assert "declares no training signal" in drops[-1] and "seed 1" in drops[-1]
+
+
+def test_some_cells_dropped_still_plan(extended):
+    plan = plan_of(extended, axes={"students": ["bilstm"], "losses": ["attn-loss", "kd-soft"]})
+    assert len(plan.cells) == 1 and len(plan.dropped) == 1
+
+
+def test_a_matrix_without_cells_is_an_error(builtin):
+    """The file format refuses empty axes; a Matrix built in code can still have one."""
+    matrix = parse_matrix(matrix_text(), "plan.toml")
+    empty = dataclasses.replace(matrix, axes=matrix.axes | {"students": ()})
+    with pytest.raises(BenchError, match=r"^plan.toml: the matrix has no cells"):
+        make_plan(empty, builtin)
+    with pytest.raises(BenchError, match=r"^plan.toml: the matrix has no cells"):
+        make_plan(dataclasses.replace(matrix, seeds=()), builtin)
+
+
+@pytest.mark.parametrize(
+    ("teacher", "loss", "message"),
+    [
+        (
+            "minilm-l6",
+            {"plugin": "hidden-mse", "layer_map": "-1:7"},
+            "loss 'hidden-mse': layer_map = '-1:7' names teacher layer 7, which teacher "
+            "'minilm-l6' does not have (6 layers: hidden states 0 to 6)",
+        ),
+        (
+            "minilm-l6",
+            {"plugin": "attention-mse", "name": "attn", "layer_map": "1:1,2:7"},
+            "loss 'attn': layer_map = '1:1,2:7' names teacher layer 7, which teacher "
+            "'minilm-l6' does not have (6 layers: attention maps 1 to 6)",
+        ),
+        (
+            "mpnet-base",
+            {"plugin": "hidden-cosine", "layer_map": "-1:13"},
+            "loss 'hidden-cosine': layer_map = '-1:13' names teacher layer 13, which teacher "
+            "'mpnet-base' does not have (12 layers: hidden states 0 to 12)",
+        ),
+        (
+            "minilm-l6",
+            {
+                "name": "kd+hidden",
+                "parts": [{"plugin": "kd-soft"}, {"plugin": "hidden-mse", "layer_map": "-1:9"}],
+            },
+            "loss 'kd+hidden' (part 'hidden-mse'): layer_map = '-1:9' names teacher layer 9, "
+            "which teacher 'minilm-l6' does not have (6 layers: hidden states 0 to 6)",
+        ),
+    ],
+)
+def test_loss_layers_beyond_the_teachers_depth_are_refused(builtin, teacher, loss, message):
+    """Bad input, not a dropped cell: the file, the entry and the field."""
+    got = plan_error(
+        builtin, axes={"teachers": [teacher], "students": ["transformer"], "losses": [loss]}
+    )
+    assert got == f"plan.toml: {message}"
+
+
+@pytest.mark.parametrize(
+    ("teacher", "loss"),
+    [
+        ("minilm-l6", {"plugin": "hidden-mse", "layer_map": "-1:6,0:0"}),
+        ("minilm-l6", {"plugin": "attention-mse", "layer_map": "1:1,-1:6"}),
+        ("mpnet-base", {"plugin": "hidden-mse", "layer_map": "-1:12"}),
+        ("hf", {"plugin": "hidden-mse", "layer_map": "-1:40"}),  # a Hub id: depth unknown
+    ],
+)
+def test_layers_within_the_depth_or_of_an_unknown_depth_plan(builtin, teacher, loss):
+    plan = plan_of(
+        builtin, axes={"teachers": [teacher], "students": ["transformer"], "losses": [loss]}
+    )
+    assert len(plan.cells) == 1
+
+
+def test_teacher_layers_student_within_the_teachers_depth(builtin):
+    """teacher-layers copies encoder layers 0 to depth - 1."""
+    axes = {"teachers": ["minilm-l6"], "losses": ["kd-soft"]}
+    ok = {"plugin": "teacher-layers", "name": "half", "layers": [0, 5]}
+    assert len(plan_of(builtin, axes=axes | {"students": [ok]}).cells) == 1
+    deep = {"plugin": "teacher-layers", "name": "deep", "layers": [0, 6]}
+    message = plan_error(builtin, axes=axes | {"students": [deep]})
+    assert message == (
+        "plan.toml: student 'deep': layers = [0, 6] names teacher layer 6, which teacher "
+        "'minilm-l6' does not have (6 layers: 0 to 5)"
+    )
+
+
+def test_local_hf_teacher_depth_comes_from_its_config(builtin, tmp_path):
+    """A local folder's config.json gives the depth without loading anything."""
+    (tmp_path / "config.json").write_text(json.dumps({"num_hidden_layers": 2}))
+    teachers = [{"plugin": "hf", "name": "tiny", "model": str(tmp_path)}]
+    axes = {"teachers": teachers, "students": ["transformer"]}
+    within = {"plugin": "hidden-mse", "layer_map": "-1:2"}
+    assert len(plan_of(builtin, axes=axes | {"losses": [within]}).cells) == 1
+    beyond = {"plugin": "hidden-mse", "layer_map": "-1:3"}
+    assert "teacher 'tiny' does not have (2 layers" in plan_error(
+        builtin, axes=axes | {"losses": [beyond]}
+    )
+    spec = builtin.get("teachers", "hf")
+    assert spec.depth({"model": str(tmp_path)}) == 2
+    assert spec.depth({"model": "prajjwal1/bert-tiny"}) is None
+    (tmp_path / "config.json").write_text("{not json")
+    assert spec.depth({"model": str(tmp_path)}) is None  # the pre-flight reports a bad folder
+    assert builtin.get("teachers", "minilm-l6").depth({}) == 6
