@@ -39,7 +39,10 @@ def render(result: Preview, out) -> None:
 
 def cmd_augment_preview(args) -> int:
     if args.n < 1 or args.per_example < 1 or args.pool < 0:
-        raise BenchError("augment preview: -n and --per-example must be >= 1, --pool >= 0")
+        raise BenchError(
+            f"-n and --per-example must be >= 1 and --pool >= 0, got -n {args.n}, "
+            f"--per-example {args.per_example}, --pool {args.pool}"
+        )
     result = preview(
         load_registry(args.disable_plugin),
         args.augmenter,

@@ -1,6 +1,9 @@
 """``bench run``: run a matrix through the library (``distill_bench.execute.api``), or with
-``--dry-run`` print its plan: each shared stage cached or to compute, each cell done,
-failed, cached or to run. After a run: the leaderboard, then one summary line.
+``--dry-run`` check it and print its plan: each shared stage cached or to compute, each
+cell done, failed, cached or to run. A dry run runs the real run's pre-flight (extras,
+data files, teachers: the same one-line error for the same bad input) and writes nothing:
+no store, cache entry, lock or data cache. After a run: the leaderboard, then one
+summary line.
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ from distill_bench.cli.report import (
     planned,
     write_and_show_leaderboard,
 )
-from distill_bench.execute.api import open_store, run_planned
+from distill_bench.execute.api import check_planned, open_store, run_planned, stored_statuses
 from distill_bench.plugin_api.progress import PrintProgress, RichProgress
 
 
-def print_plan(plan, cache, store, out) -> None:
+def print_plan(plan, cache, statuses: dict[str, str], out) -> None:
+    """The plan, each stage and row with its state: ``statuses`` are the stored rows'
+    (``stored_statuses``), the cache is only looked at."""
     out.print(f"matrix {plan.matrix.name} ({plan.matrix.path})", style="bold")
     out.print(
         f"{len(plan.cells)} cells + {len(plan.teacher_rows)} teacher rows; "
-        f"{len(plan.dropped)} dropped as incompatible"
+        f"{len(plan.dropped)} dropped as incompatible; pre-flight passed (extras, data "
+        "files, teachers)"
     )
     out.print("\nshared stages", style="bold")
     for stage in plan.stages:
@@ -33,7 +39,7 @@ def print_plan(plan, cache, store, out) -> None:
         out.print(f"  {stage.kind:<9} {stage.key}  {state:<10}  {stage.label}")
     out.print("\ncells", style="bold")
     # failed rows stay failed on a plain run; --retry-failed reruns them
-    stored = {k: {"ok": "done"}.get(v, v) for k, v in store.statuses(plan.matrix.name).items()}
+    stored = {k: {"ok": "done"}.get(v, v) for k, v in statuses.items()}
     for row in plan.teacher_rows:
         done = stored.get(row.key, "to run")
         out.print(
@@ -61,10 +67,11 @@ def _stop_on_sigterm() -> None:
 
 def cmd_run(args) -> int:
     matrix = planned(args)
-    store = open_store(args.results_dir)
     out = console()
-    if args.dry_run:
-        print_plan(matrix.plan, matrix.cache, store, out)
+    if args.dry_run:  # the real run's checks, then the plan; nothing is written
+        check_planned(matrix, args.executor)
+        statuses = stored_statuses(args.results_dir, matrix.plan.matrix.name)
+        print_plan(matrix.plan, matrix.cache, statuses, out)
         return 0
     _stop_on_sigterm()
     started = time.perf_counter()
@@ -80,7 +87,7 @@ def cmd_run(args) -> int:
         progress=RichProgress(out) if out.is_terminal else PrintProgress(),
     )
     seconds = time.perf_counter() - started
-    write_and_show_leaderboard(matrix.plan, store, args, out)
+    write_and_show_leaderboard(matrix.plan, open_store(args.results_dir), args, out)
     computed = ", ".join(f"{k} {v}" for k, v in summary.computed.items()) or "nothing (all cached)"
     out.print(
         f"{summary.ok} rows ok, {summary.failed} failed, {summary.skipped} already in the store; "
@@ -95,9 +102,17 @@ def cmd_run(args) -> int:
 
 
 def add_run_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a matrix (or --dry-run to see its plan)")
+    p = sub.add_parser(
+        "run",
+        help="run a matrix (or --dry-run: check it as a run would, see its plan, write nothing)",
+    )
     add_matrix_arguments(p)
-    p.add_argument("--dry-run", action="store_true", help="print the plan; run nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the matrix as a run would (extras, data files, teachers) and print its "
+        "plan; run and write nothing",
+    )
     p.add_argument(
         "--retry-failed",
         action="store_true",

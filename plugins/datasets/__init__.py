@@ -23,6 +23,21 @@ from pathlib import Path
 from distill_bench import BenchError, DatasetSpec, Option, hookimpl
 from distill_bench.plugin_api.tasks import Split, TaskData, heldout_indices
 from distill_bench.plugins.datasets.clinc import load_clinc150
+from distill_bench.plugins.datasets.files import (
+    BANKING77_CSV,
+    TREC_TSV,
+    YELP_CSV,
+    YELP_URL,  # noqa: F401  (read here by the tests and error hints)
+    check_banking77,
+    check_clinc150,
+    check_cola,
+    check_emotion,
+    check_imdb,
+    check_sst2,
+    check_trec,
+    check_yelp_polarity,
+    yelp_file,
+)
 from distill_bench.plugins.datasets.glue import load_cola, load_sst2
 from distill_bench.plugins.datasets.hub import first_column, hub_columns, load_from_hub
 from distill_bench.plugins.datasets.imdb import imdb_unsup_reviews, imdb_unsup_sentences
@@ -45,9 +60,8 @@ from distill_bench.plugins.datasets.splits import (
     heldout_option,
     labelled,
     n_heldout,
+    split_overlap,
 )
-
-YELP_URL = "https://s3.amazonaws.com/fast-ai-nlp/yelp_review_polarity_csv.tgz"
 
 
 def _emotion(options, data_dir):
@@ -70,9 +84,7 @@ def _trec_task(name: str, fine: bool, options, data_dir) -> TaskData:
     """TREC-6 and TREC-50 share one held-out slice: it is stratified on the fine labels."""
     columns = {}
     if data_dir is not None:
-        fmt = dict(
-            columns=3, text_col=0, header=True, header_names=("text", "coarse_label", "fine_label")
-        )
+        fmt = TREC_TSV
         for split in ("train", "test"):
             path = data_dir / "trec" / f"{split}.tsv"
             texts, coarse = read_delimited(
@@ -105,7 +117,10 @@ def _trec_task(name: str, fine: bool, options, data_dir) -> TaskData:
     test = Split("test", tuple(columns["test"][0]), tuple(columns["test"][column]))
     by_fine = Split("train", tuple(texts), tuple(columns["train"][2]))
     n_select = n_heldout(name, len(by_fine), options)
-    out = heldout_indices(by_fine, n_select, options["split_seed"], avoid=set(test.texts))
+    try:
+        out = heldout_indices(by_fine, n_select, options["split_seed"], avoid=set(test.texts))
+    except ValueError:  # train is (nearly) the test split
+        raise BenchError(split_overlap(name, by_fine, test, n_select)) from None
     full_train = Split("train", tuple(texts), tuple(columns["train"][column]))
     chosen = set(out)
     train = full_train.take([i for i in range(len(full_train)) if i not in chosen])
@@ -123,13 +138,7 @@ def _trec_fine(options, data_dir):
 
 def _banking77(options, data_dir):
     if data_dir is not None:
-        fmt = dict(
-            columns=2,
-            text_col=0,
-            label_col=1,
-            label_values=BANKING77_LABELS,
-            header_names=("text", "category"),
-        )
+        fmt = dict(BANKING77_CSV, label_values=BANKING77_LABELS)
         train_x, train_y = read_csv(data_dir / "banking77" / "train.csv", **fmt)
         test_x, test_y = read_csv(data_dir / "banking77" / "test.csv", **fmt)
     else:
@@ -173,17 +182,8 @@ def _yelp_polarity(options, data_dir):
     """Zhang et al. (2015): 560k / 38k; class 1 = negative, 2 = positive."""
     if data_dir is not None:
         base = data_dir / "yelp-polarity"
-        for split in ("train", "test"):
-            if not (base / f"{split}.csv").is_file():
-                raise BenchError(
-                    f"yelp-polarity: {base / f'{split}.csv'} is not in the data dir; download "
-                    f"{YELP_URL} and put the train.csv and test.csv from its "
-                    f"yelp_review_polarity_csv/ folder into {base}/ (or run without a data dir "
-                    "to load fancyzhx/yelp_polarity from the Hugging Face Hub)"
-                )
-        fmt = dict(columns=2, text_col=1, label_col=0, label_values=("1", "2"), unescape=True)
-        train_x, train_y = read_csv(base / "train.csv", **fmt)
-        test_x, test_y = read_csv(base / "test.csv", **fmt)
+        train_x, train_y = read_csv(yelp_file(base, "train"), **YELP_CSV)
+        test_x, test_y = read_csv(yelp_file(base, "test"), **YELP_CSV)
     else:
         ds = load_from_hub("fancyzhx/yelp_polarity")
         aliases = {"1": "negative", "2": "positive"}
@@ -206,7 +206,7 @@ UNLABELLED_CORPORA: dict[str, Callable[[Path | None], list[str]]] = {
 
 @hookimpl
 def register_datasets(register):
-    def dataset(name, load, description, metric="accuracy", num_labels=None, options=()):
+    def dataset(name, load, description, check_files, num_labels, metric="accuracy", options=()):
         register(
             DatasetSpec(
                 name=name,
@@ -215,6 +215,7 @@ def register_datasets(register):
                 options=(*DATASET_OPTIONS, *options),
                 primary_metric=metric,
                 num_labels=num_labels,
+                check_files=check_files,
             )
         )
 
@@ -222,6 +223,7 @@ def register_datasets(register):
         "sst2",
         load_sst2,
         "GLUE SST-2 binary sentence sentiment; scored on dev (872), selection on held-out train.",
+        check_sst2,
         num_labels=2,
         options=(heldout_option(0.02),),
     )
@@ -229,6 +231,7 @@ def register_datasets(register):
         "cola",
         load_cola,
         "GLUE CoLA linguistic acceptability; Matthews correlation on dev (1,043), selection on held-out train.",
+        check_cola,
         metric="mcc",
         num_labels=2,
         options=(heldout_option(0.1),),
@@ -237,12 +240,14 @@ def register_datasets(register):
         "emotion",
         _emotion,
         "dair-ai Emotion (CARER) 6-way tweet emotion; scored on test (2,000), selection on val (2,000).",
+        check_emotion,
         num_labels=6,
     )
     dataset(
         "trec",
         _trec,
         "TREC question classification, 6 coarse types; scored on test (500), selection on held-out train.",
+        check_trec,
         num_labels=6,
         options=(heldout_option(0.1),),
     )
@@ -250,6 +255,7 @@ def register_datasets(register):
         "trec-fine",
         _trec_fine,
         "TREC question classification, 50 fine types; scored on test (500), selection on held-out train.",
+        check_trec,
         num_labels=50,
         options=(heldout_option(0.1),),
     )
@@ -259,6 +265,8 @@ def register_datasets(register):
         "CLINC150 intents (data_full.json); scored on test (4,500 in-scope: accuracy = in-scope "
         "accuracy), selection on val. include_oos adds the oos class: primary metric "
         "inscope_accuracy, plus oos_recall.",
+        check_clinc150,
+        num_labels=lambda options: 151 if options["include_oos"] else 150,
         options=(
             Option(
                 "include_oos",
@@ -272,6 +280,7 @@ def register_datasets(register):
         "banking77",
         _banking77,
         "BANKING77 fine-grained banking intents (77); scored on test (3,080), selection on held-out train.",
+        check_banking77,
         num_labels=77,
         options=(heldout_option(0.1),),
     )
@@ -280,6 +289,7 @@ def register_datasets(register):
         _imdb,
         "IMDB movie-review sentiment (aclImdb); scored on test (25,000), selection on held-out "
         "train; the 50,000 unsup reviews are the unlabelled pool.",
+        check_imdb,
         num_labels=2,
         options=(heldout_option(0.1),),
     )
@@ -288,6 +298,7 @@ def register_datasets(register):
         _yelp_polarity,
         "Yelp review polarity (Zhang et al., 2015); scored on test (38,000), selection on "
         "held-out train. Hub, or <data-dir>/yelp-polarity/{train,test}.csv.",
+        check_yelp_polarity,
         num_labels=2,
         options=(heldout_option(0.01),),
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from distill_bench import BenchError
 from distill_bench.plugin_api.tasks import Split, TaskData
 from distill_bench.plugins.datasets.hub import hub_columns, load_from_hub
-from distill_bench.plugins.datasets.readers import label_id, nonblank_text, read_json
+from distill_bench.plugins.datasets.readers import json_text, label_id, read_json, shown
 
 CLINC_OOS = "oos"
 CLINC_KEYS = ("train", "val", "test", "oos_train", "oos_val", "oos_test")
@@ -21,13 +21,13 @@ CLINC_KEYS = ("train", "val", "test", "oos_train", "oos_val", "oos_test")
 
 def _clinc_intents(path: Path) -> tuple[str, ...]:
     """The 150 in-scope intents, sorted, from oos-eval's domains.json."""
-    domains = read_json(path)
+    domains = read_json(path, "an object mapping each domain to its intents")
     if not isinstance(domains, dict):
         raise BenchError(f"{path}: expected a JSON object mapping each domain to its intents")
     intents: set[str] = set()
     for domain, names in domains.items():
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise BenchError(f"{path}: key {domain!r}: expected a list of intent names")
+            raise BenchError(f"{path}: key {shown(domain)}: expected a list of intent names")
         intents.update(names)
     if len(intents) != 150:
         raise BenchError(f"{path}: expected 150 intents over the domains, found {len(intents)}")
@@ -38,8 +38,9 @@ def _clinc_pairs(
     obj: dict, path: Path, key: str, lookup: Mapping[str, int], values: Sequence[str]
 ) -> tuple[list[str], list[int]]:
     if key not in obj:
+        found = ", ".join(shown(k, 30) for k in list(obj)[:8]) + (", ..." if len(obj) > 8 else "")
         raise BenchError(
-            f"{path}: no key {key!r} (found {', '.join(map(repr, obj)) or 'none'}; "
+            f"{path}: no key {key!r} (found {found or 'none'}; "
             f"expected the oos-eval layout: {', '.join(CLINC_KEYS)})"
         )
     rows = obj[key]
@@ -52,7 +53,7 @@ def _clinc_pairs(
             raise BenchError(
                 f"{where}: expected a [text, intent] pair of strings, got {json.dumps(row)[:80]}"
             )
-        texts.append(nonblank_text(row[0], where))
+        texts.append(json_text(row[0], where))
         labels.append(label_id(row[1], lookup, values, where))
     return texts, labels
 
@@ -65,7 +66,7 @@ def load_clinc150(options, data_dir):
         base = data_dir / "clinc150"
         intents = _clinc_intents(base / "domains.json")
         path = base / "data_full.json"
-        obj = read_json(path)
+        obj = read_json(path, f"an object with keys {', '.join(CLINC_KEYS)}")
         if not isinstance(obj, dict):
             raise BenchError(f"{path}: expected a JSON object with keys {', '.join(CLINC_KEYS)}")
         inscope = {name: i for i, name in enumerate(intents)}

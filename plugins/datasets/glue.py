@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from distill_bench.plugin_api.tasks import Split, TaskData
+from distill_bench.plugins.datasets.files import COLA_TSV, SST2_TSV
 from distill_bench.plugins.datasets.hub import hub_columns, load_from_hub
 from distill_bench.plugins.datasets.labels import BINARY_SENTIMENT
 from distill_bench.plugins.datasets.readers import read_delimited
@@ -50,7 +51,7 @@ def load_sst2(options, data_dir):
         options=options,
         data_dir=data_dir,
         hub_config="sst2",
-        local_format=dict(columns=2, text_col=0, label_col=1, header=True),
+        local_format=SST2_TSV,
     )
 
 
@@ -63,5 +64,5 @@ def load_cola(options, data_dir):
         options=options,
         data_dir=data_dir,
         hub_config="cola",
-        local_format=dict(columns=4, text_col=3, label_col=1, header=False),
+        local_format=COLA_TSV,
     )

@@ -51,4 +51,6 @@ def first_column(split, *names: str) -> str:
     for name in names:
         if name in split.column_names:
             return name
-    raise BenchError(f"Hub split has none of the columns {names} (columns: {split.column_names})")
+    raise BenchError(
+        f"Hub columns {' / '.join(names)}: none is in the split (columns: {split.column_names})"
+    )

@@ -1,9 +1,11 @@
 """Strict readers of the local data files (the layout of shared/data): TSV, CSV, JSON, JSON Lines.
 
 Local files are parsed strictly: a malformed row is a one-line BenchError naming the
-file, the line (or JSON key and item) and what was expected; nothing is dropped. The
-checks every reader applies to a row (``nonblank_text``, ``label_id``) serve the loaders
-of other layouts (CLINC150's JSON) too.
+file, the line (or JSON key and item) and what was expected; nothing is dropped, and no
+other exception escapes (JSON nested too deeply included: tests/contracts/test_fuzz_data.py
+fuzzes them). The checks every reader applies to a row (``nonblank_text``, ``json_text``,
+``label_id``) serve the loaders of other layouts (CLINC150's JSON) too, and ``shown``
+clips what an error quotes from a file, so a huge line still gives a short message.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ def _lines(path: Path) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``value`` as an error message quotes it: its repr, clipped so that a huge line (a
+    file with CR-only line ends reads as one) still gives a short, one-line error."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def describe_labels(values: Sequence[str]) -> str:
     if len(values) <= 8:
         return ", ".join(values)
@@ -58,7 +67,7 @@ def label_id(raw: str, lookup: Mapping[str, int], values: Sequence[str], where: 
         return lookup[raw]
     except KeyError:
         raise BenchError(
-            f"{where}: label {raw!r} is not one of {describe_labels(values)}"
+            f"{where}: label {shown(raw)} is not one of {describe_labels(values)}"
         ) from None
 
 
@@ -67,6 +76,32 @@ def nonblank_text(raw: str, where: str) -> str:
     if not text:
         raise BenchError(f"{where}: empty text")
     return text
+
+
+def json_text(raw: str, where: str) -> str:
+    """A text from JSON: non-blank, and no lone surrogate (a ``\\ud800`` escape decodes
+    to one), which every later stage would fail to write as UTF-8."""
+    text = nonblank_text(raw, where)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BenchError(
+            f"{where}: text holds a lone surrogate {text[exc.start]!r} (a \\u escape of "
+            "half a UTF-16 pair); expected Unicode text"
+        ) from None
+    return text
+
+
+def _json_loads(text: str, where: str, expected: str):
+    """``json.loads``, its errors (nesting too deep included) as one BenchError line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BenchError(
+            f"{where}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); expected {expected}"
+        ) from None
+    except RecursionError:
+        raise BenchError(f"{where}: JSON nested too deeply; expected {expected}") from None
 
 
 def _nonempty(path: Path, texts: list) -> None:
@@ -97,7 +132,7 @@ def read_delimited(
         got = lines[0].split(sep) if lines else []
         if header_names is not None and got != list(header_names):
             raise BenchError(
-                f"{path}:1: expected the header {sep.join(header_names)!r}, got {sep.join(got)!r}"
+                f"{path}:1: expected the header {sep.join(header_names)!r}, got {shown(sep.join(got))}"
             )
         lines = lines[1:]
     layout = f" ({', '.join(header_names)})" if header_names else ""
@@ -157,7 +192,7 @@ def read_csv(
                 if fields != list(header_names):
                     raise BenchError(
                         f"{where}: expected the header {','.join(header_names)!r}, "
-                        f"got {','.join(fields)!r}"
+                        f"got {shown(','.join(fields))}"
                     )
                 continue
             if len(fields) != columns:
@@ -178,12 +213,9 @@ def read_csv(
     return texts, labels
 
 
-def read_json(path: Path) -> object:
+def read_json(path: Path, expected: str = "a JSON document") -> object:
     _need_file(path)
-    try:
-        return json.loads(_decode(path, path.read_bytes()))
-    except json.JSONDecodeError as exc:
-        raise BenchError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    return _json_loads(_decode(path, path.read_bytes()), str(path), expected)
 
 
 def read_jsonl_gz(
@@ -211,14 +243,16 @@ def read_jsonl_gz(
             raise BenchError(
                 f"{where}: not valid JSON ({exc.msg}, column {exc.colno}); expected {expected}"
             ) from None
+        except RecursionError:
+            raise BenchError(f"{where}: JSON nested too deeply; expected {expected}") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise BenchError(f"{where}: expected an object {expected}")
-        texts.append(nonblank_text(obj["text"], where))
+        texts.append(json_text(obj["text"], where))
         if labelled:
             label = obj.get("label")
             if type(label) is not int or not 0 <= label < len(label_names):
                 raise BenchError(
-                    f"{where}: label {label!r} is not one of 0..{len(label_names) - 1}"
+                    f"{where}: label {shown(label)} is not one of 0..{len(label_names) - 1}"
                 )
             labels.append(label)
     _nonempty(path, texts)

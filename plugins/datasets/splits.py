@@ -22,6 +22,7 @@ _SPLIT_OPTIONS = (
         int,
         0,
         "seed of the held-out selection slice carved from train and of the low-resource subset",
+        min=0,
     ),
 )
 _LOW_RESOURCE_OPTIONS = (
@@ -31,6 +32,7 @@ _LOW_RESOURCE_OPTIONS = (
         0,
         "keep this many labelled train examples (stratified, seeded by split_seed); "
         "the rest of train becomes the unlabelled pool; 0 = all",
+        min=0,
     ),
     Option(
         "labels_per_class",
@@ -38,13 +40,21 @@ _LOW_RESOURCE_OPTIONS = (
         0,
         "keep this many labelled train examples of every label (seeded by split_seed; "
         "then capped by max_labeled); the rest of train becomes the unlabelled pool; 0 = off",
+        min=0,
     ),
 )
 DATASET_OPTIONS = (*_SPLIT_OPTIONS, *_LOW_RESOURCE_OPTIONS)
 
 
 def heldout_option(default: float) -> Option:
-    return Option("heldout_fraction", float, default, "share of train held out for model selection")
+    return Option(
+        "heldout_fraction",
+        float,
+        default,
+        "share of train held out for model selection",
+        above=0,
+        below=1,
+    )
 
 
 def apply_low_resource(task: TaskData, options: Mapping) -> TaskData:
@@ -79,7 +89,13 @@ def n_heldout(name: str, n_train: int, options: Mapping) -> int:
         raise BenchError(
             f"dataset {name!r}: option 'heldout_fraction' must be between 0 and 1, got {fraction}"
         )
-    return round(n_train * fraction)
+    n = round(n_train * fraction)
+    if not 0 < n < n_train:  # a tiny or truncated train file: nothing to select on, or train on
+        raise BenchError(
+            f"dataset {name!r}: heldout_fraction {fraction} of {n_train} training examples holds "
+            f"out {n}; expected at least one held out for selection and one left to train on"
+        )
+    return n
 
 
 def carved_task(
@@ -93,7 +109,20 @@ def carved_task(
 ) -> TaskData:
     """Selection split held out of train, never holding an evaluation text."""
     n_select = n_heldout(name, len(full_train), options)
-    train, select = carve(
-        full_train, n_select, options["split_seed"], "train-heldout", avoid=set(evaluation.texts)
-    )
+    avoid = set(evaluation.texts)
+    try:
+        train, select = carve(full_train, n_select, options["split_seed"], "train-heldout", avoid)
+    except ValueError:  # train is (nearly) the evaluation split
+        raise BenchError(split_overlap(name, full_train, evaluation, n_select)) from None
     return TaskData(name, label_names, train, select, evaluation, metric, unlabelled)
+
+
+def split_overlap(name: str, train: Split, evaluation: Split, n_select: int) -> str:
+    """Why no selection slice can be held out: too few train texts are not evaluation texts."""
+    scored = set(evaluation.texts)
+    apart = sum(text not in scored for text in train.texts)
+    return (
+        f"dataset {name!r}: cannot hold out {n_select} selection examples: only {apart} train "
+        f"texts are not also {evaluation.name} texts; expected a train split apart from "
+        f"the {evaluation.name} split"
+    )

@@ -12,17 +12,14 @@ import numpy as np
 import torch
 import transformers
 from distill_bench.matrix.model import Budget
-from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.contexts import TaskLabels
 from distill_bench.plugin_api.metrics import task_metric
 from distill_bench.plugin_api.progress import Progress, quiet
 from distill_bench.plugin_api.tasks import TaskData
+from distill_bench.plugins.teachers.folder import check_model
 from distill_bench.stages.annotation.annotators import TorchAnnotator, load_annotator
 from distill_bench.stages.batching import length_grouped_batches, pad
-from distill_bench.stages.teacher.checkpoint import (
-    check_local_model,
-    load_classifier,
-    load_tokenizer,
-)
+from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
 
 transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
@@ -73,25 +70,10 @@ class HFTeacher:
         self.path = path
         self.options = options
 
-    def check(self, task: TaskData) -> None:
+    def check(self, task: TaskLabels) -> None:
         """Refuse a model that cannot work before anything trains: a local folder without a
         config or tokenizer, or a fine-tuned classifier whose head has another label count."""
-        check_local_model(self.path)
-        config = Path(self.path) / "config.json"
-        if config.is_file():
-            import json
-
-            cfg = json.loads(config.read_text())
-            is_classifier = any(
-                "ForSequenceClassification" in a for a in cfg.get("architectures") or []
-            )
-            # transformers writes no label fields for its default of 2 labels
-            has = len(cfg.get("id2label") or {}) or cfg.get("num_labels") or 2
-            if is_classifier and has and has != task.num_labels:
-                raise BenchError(
-                    f"teacher model {self.path}: its classifier head has {has} labels, "
-                    f"dataset {task.name!r} has {task.num_labels}"
-                )
+        check_model(self.path, task)
 
     def encode(self, tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
         return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]

@@ -164,12 +164,12 @@ def _extract(parts: Sequence[Path], scratch: Path) -> dict[str, str]:
     return digests
 
 
-def _model_dir(scratch: Path, digests: Mapping[str, str]) -> PurePosixPath:
+def _model_dir(scratch: Path, digests: Mapping[str, str], label: str) -> PurePosixPath:
     """The folder with config.json, preferring one with a tokenizer, then the shallowest."""
     candidates = [PurePosixPath(name).parent for name in digests if name.endswith("config.json")]
     candidates = [c for c in candidates if (c / "config.json").as_posix() in digests]
     if not candidates:
-        raise BenchError("the zip holds no config.json, so no model folder")
+        raise BenchError(f"{label}: the zip holds no config.json, so no model folder")
 
     def has_tokenizer(folder: PurePosixPath) -> bool:
         names = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
@@ -251,7 +251,7 @@ def extract_split_zip(
             raise BenchError(f"{label} is not a readable zip ({exc}){hint}") from None
         except OSError as exc:
             raise BenchError(f"cannot extract {label} into {dest.parent}: {exc}") from None
-        inner = _model_dir(scratch, digests)
+        inner = _model_dir(scratch, digests, label)
         prefix = "" if inner == PurePosixPath(".") else inner.as_posix() + "/"
         files = {
             name[len(prefix) :]: digest

@@ -136,6 +136,10 @@ def test_what_the_harness_hands_plugins_has_what_the_protocols_promise(tmp_path)
 
     tokenizer = Tokenizer(models.WordLevel({"[PAD]": 0, "[UNK]": 1}, unk_token="[UNK]"))
     assert isinstance(Budget(), api.TeacherBudget)
+    from distill_bench.execute.preflight import DatasetLabels
+
+    assert isinstance(DatasetLabels("tiny", 2), api.TaskLabels)  # what check(task) receives
+    assert isinstance(tiny_task(), api.TaskLabels)  # and, for an undeclared count, a task
     assert isinstance(AugmentContext(tiny_task(), 0, tmp_path), api.AugmentContextView)
     assert isinstance(StudentContext(2, tokenizer), api.StudentContextView)
     ids = torch.zeros(2, 3, dtype=torch.long)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from distill_bench.cli.main import main
@@ -73,7 +74,10 @@ def test_ray_executor_isolates_a_failing_stage(ray_cluster, bench_env, tiny_teac
     the run still ends, writes them, and exits non-zero."""
     matrix = tmp_path / "tiny.toml"
     text = fast_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("kd-soft",))
-    matrix.write_text(text.replace("teacher_lr = 1e-3", "teacher_lr = nan"))
+    # weights that do not load: a teacher failing at fine-tuning, past planning's checks
+    broken = shutil.copytree(tiny_teacher_dir, tmp_path / "broken-teacher")
+    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
+    matrix.write_text(text.replace(str(tiny_teacher_dir), str(broken)))
     code = run(matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray")
     rows = list(by_key(tmp_path / "r").values())
     assert code == 1 and len(rows) == 2

@@ -268,7 +268,10 @@ def test_cli_retry_failed_and_failure_report(bench_env, tiny_teacher_dir, tmp_pa
 
     matrix = tmp_path / "tiny.toml"
     good = fast_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",))
-    bad = good.replace("teacher_batch_size = 16", "teacher_batch_size = 0")
+    # weights that do not load: a teacher failing at fine-tuning, past planning's checks
+    broken = shutil.copytree(tiny_teacher_dir, tmp_path / "broken-teacher")
+    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
+    bad = good.replace(str(tiny_teacher_dir), str(broken))
     args = ["run", "--matrix", str(matrix), "--results-dir", str(bench_env["results"])]
     matrix.write_text(bad)
     assert main(args) == 1
@@ -389,10 +392,11 @@ def test_student_checkpoint_loads_only_safetensors(bench_env, tiny_teacher_dir, 
     assert not marker.exists()
 
 
-def test_matrix_file_is_data(tmp_path):
+def test_matrix_file_is_data(tmp_path, monkeypatch):
     """A matrix is parsed as TOML, never run: code in it is a string or a parse error."""
+    monkeypatch.chdir(tmp_path)  # a relative marker: a name with a '/' is refused anyway
     marker = tmp_path / "pwned"
-    code = f"__import__('os').system('touch {marker}')"
+    code = "__import__('os').system('touch pwned')"
     matrix = parse_matrix(
         f'name = "{code}"\ndatasets = ["sst2"]\nteachers = ["minilm-l6"]\nstudents = ["mlp"]\n'
         'losses = ["ce-hard"]\naugmenters = ["none"]\nseeds = [0]\n'

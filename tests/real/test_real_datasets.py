@@ -200,5 +200,5 @@ def test_yelp_is_not_in_the_shared_data_and_says_so(registry):
         load(registry, "yelp-polarity")
     message = str(err.value)
     assert len(message.splitlines()) == 1
-    assert "yelp-polarity/train.csv is not in the data dir" in message
+    assert "yelp-polarity/train.csv: file not found" in message
     assert ds.YELP_URL in message

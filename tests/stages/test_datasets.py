@@ -56,6 +56,7 @@ def sst2_dir(root: Path, train: str | bytes, n_dev: int = 4) -> Path:
     return root
 
 
+TAB, SST2_LAYOUT = "'\\t'-separated", "(sentence, label)"  # as the reader's errors say
 GOOD_SST2 = "sentence\tlabel\n" + "".join(f"a sentence {i} \t{i % 2}\n" for i in range(50))
 
 
@@ -70,12 +71,12 @@ def test_tsv_loads_and_holds_out_a_stratified_slice(registry, tmp_path):
 @pytest.mark.parametrize(
     "bad_line, message",
     [
-        ("only one field", "train.tsv:3: expected 2 '\\t'-separated fields, got 1"),
-        ("a\tb\tc", "train.tsv:3: expected 2 '\\t'-separated fields, got 3"),
+        ("only one field", f"train.tsv:3: expected 2 {TAB} fields {SST2_LAYOUT}, got 1"),
+        ("a\tb\tc", f"train.tsv:3: expected 2 {TAB} fields {SST2_LAYOUT}, got 3"),
         ("fine text\t2", "train.tsv:3: label '2' is not one of 0, 1"),
         ("fine text\tpositive", "train.tsv:3: label 'positive' is not one of 0, 1"),
         ("   \t1", "train.tsv:3: empty text"),
-        ("", "train.tsv:3: expected 2 '\\t'-separated fields, got 1"),  # a blank line
+        ("", f"train.tsv:3: expected 2 {TAB} fields {SST2_LAYOUT}, got 1"),  # a blank line
     ],
 )
 def test_tsv_bad_rows(registry, tmp_path, bad_line, message):
@@ -342,7 +343,10 @@ def test_yelp_without_files_says_how_to_supply_them(registry, tmp_path):
         load(registry, "yelp-polarity", tmp_path)
     message = str(err.value)
     assert len(message.splitlines()) == 1
-    assert f"{tmp_path / 'yelp-polarity' / 'train.csv'} is not in the data dir" in message
+    assert f"{tmp_path / 'yelp-polarity' / 'train.csv'}: file not found" in message
+    with pytest.raises(BenchError) as checked:  # the pre-flight's check says the same
+        registry.get("datasets", "yelp-polarity").check_files({}, tmp_path)
+    assert str(checked.value) == message
     assert ds.YELP_URL in message and "fancyzhx/yelp_polarity" in message
 
 
@@ -371,7 +375,12 @@ def test_every_dataset_registers_shared_options_and_a_metric(registry):
         assert {"split_seed", "max_labeled", "labels_per_class"} <= options, name
         assert spec.primary_metric in ("accuracy", "mcc"), name
     assert registry.get("datasets", "cola").primary_metric == "mcc"
-    assert registry.get("datasets", "clinc150").num_labels is None  # depends on include_oos
+    clinc = registry.get("datasets", "clinc150")  # its count depends on include_oos
+    assert [clinc.label_count({"include_oos": oos}) for oos in (False, True)] == [150, 151]
+    for name in ALL:  # every built-in: a label count known before loading, files checked
+        spec = registry.get("datasets", name)
+        assert spec.check_files is not None, name
+        assert isinstance(spec.label_count(spec.resolve({}, name)), int), name
     with pytest.raises(BenchError, match="option 'include_oos' must be bool"):
         registry.get("datasets", "clinc150").resolve({"include_oos": 1}, "m")
 
@@ -380,7 +389,7 @@ def test_bad_option_values(registry, tmp_path):
     sst2_dir(tmp_path, GOOD_SST2)
     with pytest.raises(BenchError, match="'max_labeled' must be >= 0"):
         load(registry, "sst2", tmp_path, max_labeled=-1)
-    with pytest.raises(BenchError, match="'heldout_fraction' must be between 0 and 1"):
+    with pytest.raises(BenchError, match=r"'heldout_fraction' must be in \(0, 1\)"):
         load(registry, "sst2", tmp_path, heldout_fraction=1.5)
 
 

@@ -142,7 +142,9 @@ def parse_layers(layers: Sequence[int] | str, total: int) -> list[int]:
         try:
             layers = [int(x) for x in layers.replace(" ", "").split(",") if x]
         except ValueError:
-            raise BenchError(f"layers must be comma-separated integers, got {layers!r}") from None
+            raise BenchError(
+                f"option 'layers' must be comma-separated integers, got {layers!r}"
+            ) from None
     chosen = list(layers) or list(range(0, total, 2))
     bad = [i for i in chosen if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < total]
     if bad:
