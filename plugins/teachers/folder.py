@@ -1,11 +1,10 @@
 """The pre-flight look at a Hugging Face model folder: no torch, nothing written.
 
 ``check_model(path, task)`` is every built-in teacher's ``check``: a local folder must
-hold a readable config.json and a tokenizer, and a fine-tuned classifier's head must have
-the task's label count; a Hub id is left to transformers when it loads. The folder checks
-are those loading runs (``distill_bench.stages.teacher.checkpoint.check_local_model``,
-same messages), here without importing transformers, so that ``bench run --dry-run``
-stays fast.
+hold a readable config.json and a tokenizer (the check loading runs too:
+``distill_bench.stages.teacher.folder.check_local_model``), and a fine-tuned classifier's
+head must have the task's label count; a Hub id is left to transformers when it loads.
+Nothing here imports transformers, so that ``bench run --dry-run`` stays fast.
 """
 
 from __future__ import annotations
@@ -15,13 +14,7 @@ from pathlib import Path
 
 from distill_bench.plugin_api.contexts import TaskLabels
 from distill_bench.plugin_api.errors import BenchError
-
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "spm.model", "merges.txt")
-
-
-def is_local(path: str) -> bool:
-    """A local folder (absolute, ./relative or existing), not a Hub id."""
-    return Path(path).is_absolute() or path.startswith(".") or Path(path).exists()
+from distill_bench.stages.teacher.folder import check_local_model, is_local
 
 
 def head_labels(config: dict) -> int | None:
@@ -36,20 +29,10 @@ def head_labels(config: dict) -> int | None:
 def check_model(path: str, task: TaskLabels) -> None:
     """Refuse a model that cannot work before anything trains: a local folder without a
     config or tokenizer, or a classifier whose head has another label count than ``task``."""
+    check_local_model(path)
     if not is_local(path):
         return  # a Hub id: transformers reports what is wrong with it
-    local = Path(path)
-    if not local.is_dir():
-        raise BenchError(f"teacher model {path}: no such directory")
-    config_file = local / "config.json"
-    if not config_file.is_file():
-        raise BenchError(
-            f"teacher model {path}: no config.json (expected a Hugging Face model folder)"
-        )
-    if not any((local / name).is_file() for name in TOKENIZER_FILES):
-        raise BenchError(
-            f"teacher model {path}: no tokenizer (expected one of {', '.join(TOKENIZER_FILES)})"
-        )
+    config_file = Path(path) / "config.json"
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -7,35 +7,14 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
-from pathlib import Path
 
 import transformers
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.stages.teacher.folder import check_local_model
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
-
-
-_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "spm.model", "merges.txt")
-
-
-def check_local_model(path: str) -> None:
-    """A local model directory must hold a config and a tokenizer. (transformers 5 builds an
-    empty tokenizer from a directory without one instead of failing.)"""
-    local = Path(path)
-    if not (local.is_absolute() or path.startswith(".") or local.exists()):
-        return  # a Hub id: transformers reports what is wrong with it
-    if not local.is_dir():
-        raise BenchError(f"teacher model {path}: no such directory")
-    if not (local / "config.json").is_file():
-        raise BenchError(
-            f"teacher model {path}: no config.json (expected a Hugging Face model folder)"
-        )
-    if not any((local / name).is_file() for name in _TOKENIZER_FILES):
-        raise BenchError(
-            f"teacher model {path}: no tokenizer (expected one of {', '.join(_TOKENIZER_FILES)})"
-        )
 
 
 def load_tokenizer(path: str):
