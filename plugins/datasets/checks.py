@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from distill_bench import BenchError
-from distill_bench.plugins.datasets.readers import _need_file, shown
+from distill_bench.plugins.datasets.readers import need_file, nonempty, shown
 
 _LINE_LIMIT = 1 << 20  # a line read for a header check; a longer one is cut here
 
@@ -30,7 +30,7 @@ def head(path: Path, lines: int = 2) -> list[str]:
     """The first ``lines`` physical lines of a text file as the readers split them (LF;
     the CR of CRLF and a leading BOM removed). A missing file, or bytes that are not UTF-8,
     give the readers' one-line error."""
-    _need_file(path)
+    need_file(path)
     with path.open("rb") as f:
         raw = [f.readline(_LINE_LIMIT) for _ in range(lines)]
     return _decoded(path, [r for r in raw if r])
@@ -52,11 +52,6 @@ def _decoded(path: Path, raw: list[bytes]) -> list[str]:
     return out
 
 
-def _nonempty(path: Path, rows: Sequence[str]) -> None:
-    if not rows:
-        raise BenchError(f"{path}: no rows")
-
-
 def check_delimited(
     path: Path,
     *,
@@ -76,7 +71,7 @@ def check_delimited(
                 f"got {shown(sep.join(got))}"
             )
         lines = lines[1:]
-    _nonempty(path, lines)
+    nonempty(path, lines)
     fields = lines[0].split(sep)
     if len(fields) != columns:
         layout = f" ({', '.join(header_names)})" if header_names else ""
@@ -89,7 +84,7 @@ def check_delimited(
 def check_semicolon(path: Path) -> None:
     """``text;label`` lines (``readers.read_semicolon``): the first one."""
     lines = head(path, 1)
-    _nonempty(path, lines)
+    nonempty(path, lines)
     if ";" not in lines[0]:
         raise BenchError(f"{path}:1: expected 'text;label', found no ';'")
 
@@ -99,7 +94,7 @@ def _first_record(path: Path) -> list[str] | None:
     ends a record; a quoted field may span lines); [] for an empty file; None when the
     record is malformed or does not end within the first ``_LINE_LIMIT`` bytes (the full
     parse judges it)."""
-    _need_file(path)
+    need_file(path)
     with path.open("rb") as f:
         data = f.read(_LINE_LIMIT)
         whole = not f.read(1)
@@ -146,7 +141,7 @@ def check_csv(path: Path, *, columns: int, header_names: Sequence[str] | None = 
 def check_jsonl_gz(path: Path, *, labelled: bool) -> None:
     """Gzip JSON Lines (``readers.read_jsonl_gz``): a gzip file whose first line is an
     object with a ``text`` (and a ``label``, when labelled)."""
-    _need_file(path)
+    need_file(path)
     expected = '{"text": ...' + (', "label": ...}' if labelled else "}")
     try:
         with gzip.open(path, "rb") as f:
@@ -156,7 +151,7 @@ def check_jsonl_gz(path: Path, *, labelled: bool) -> None:
             f"{path}: not a readable gzip file ({exc}); expected gzip-compressed JSON Lines"
         ) from None
     lines = _decoded(path, [first] if first else [])
-    _nonempty(path, lines)
+    nonempty(path, lines)
     try:
         obj = json.loads(lines[0])
     except json.JSONDecodeError as exc:
@@ -176,7 +171,7 @@ def check_jsonl_gz(path: Path, *, labelled: bool) -> None:
 def check_json_object(path: Path, expected: str) -> None:
     """A JSON file whose document is an object: its first non-blank character is ``{``.
     ``expected`` says what the object holds, as the loader's error does."""
-    _need_file(path)
+    need_file(path)
     with path.open("rb") as f:
         start = f.read(4096).decode("utf-8", "replace").lstrip("\ufeff \t\r\n")[:1]
     if start != "{":

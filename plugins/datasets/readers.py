@@ -22,7 +22,7 @@ from distill_bench import BenchError
 from distill_bench.plugins.datasets.labels import BINARY_SENTIMENT
 
 
-def _need_file(path: Path) -> None:
+def need_file(path: Path) -> None:
     if not path.is_file():
         raise BenchError(
             f"{path}: file not found (expected the layout of shared/data, see its README.md; "
@@ -42,7 +42,7 @@ def _decode(path: Path, data: bytes) -> str:
 
 def _lines(path: Path) -> list[str]:
     """Physical lines: split on LF only (a text may hold U+2028), CR of CRLF removed."""
-    _need_file(path)
+    need_file(path)
     lines = _decode(path, path.read_bytes()).split("\n")
     if lines[-1] == "":
         lines.pop()  # the final newline
@@ -104,7 +104,7 @@ def _json_loads(text: str, where: str, expected: str):
         raise BenchError(f"{where}: JSON nested too deeply; expected {expected}") from None
 
 
-def _nonempty(path: Path, texts: list) -> None:
+def nonempty(path: Path, texts: Sequence[str]) -> None:
     if not texts:
         raise BenchError(f"{path}: no rows")
 
@@ -146,7 +146,7 @@ def read_delimited(
             )
         texts.append(nonblank_text(fields[text_col], where))
         labels.append(label_id(fields[label_col].strip(), lookup, values, where))
-    _nonempty(path, texts)
+    nonempty(path, texts)
     return texts, labels
 
 
@@ -161,7 +161,7 @@ def read_semicolon(path: Path, label_values: Sequence[str]) -> tuple[list[str], 
             raise BenchError(f"{where}: expected 'text;label', found no ';'")
         texts.append(nonblank_text(text, where))
         labels.append(label_id(raw.strip(), lookup, label_values, where))
-    _nonempty(path, texts)
+    nonempty(path, texts)
     return texts, labels
 
 
@@ -178,7 +178,7 @@ def read_csv(
     """RFC-4180 CSV (quotes, embedded commas and newlines, CRLF); errors name the line a
     record starts on. ``unescape`` turns the Zhang et al. escapes ``\\n`` and ``\\"``
     back into a newline and a quote."""
-    _need_file(path)
+    need_file(path)
     lookup = {v: i for i, v in enumerate(label_values)}
     reader = csv.reader(io.StringIO(_decode(path, path.read_bytes()), newline=""), strict=True)
     layout = f" ({', '.join(header_names)})" if header_names else ""
@@ -209,12 +209,12 @@ def read_csv(
             f"{path}:{start}: malformed CSV ({exc}); expected {columns} comma-separated "
             'fields, quoted with " where needed'
         ) from None
-    _nonempty(path, texts)
+    nonempty(path, texts)
     return texts, labels
 
 
 def read_json(path: Path, expected: str = "a JSON document") -> object:
-    _need_file(path)
+    need_file(path)
     return _json_loads(_decode(path, path.read_bytes()), str(path), expected)
 
 
@@ -223,7 +223,7 @@ def read_jsonl_gz(
 ) -> tuple[list[str], list[int]]:
     """Gzip JSON Lines ``{"text": ..., "label": 0..k-1}`` (``label`` absent when unlabelled;
     the labels returned are then empty)."""
-    _need_file(path)
+    need_file(path)
     try:
         data = gzip.decompress(path.read_bytes())
     except (OSError, EOFError, zlib.error) as exc:
@@ -255,5 +255,5 @@ def read_jsonl_gz(
                     f"{where}: label {shown(label)} is not one of 0..{len(label_names) - 1}"
                 )
             labels.append(label)
-    _nonempty(path, texts)
+    nonempty(path, texts)
     return texts, labels
