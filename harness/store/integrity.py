@@ -38,14 +38,21 @@ class StoreDamaged(BenchError):
 
 
 @contextlib.contextmanager
-def readonly(path: Path, *, salvage: bool = False) -> Iterator[sqlite3.Connection]:
+def readonly(
+    path: Path,
+    *,
+    salvage: bool = False,
+    immutable: bool = False,
+    timeout: float = READ_WAIT_SECONDS,
+) -> Iterator[sqlite3.Connection]:
     """A read-only connection to the store at ``path``, closed after. ``salvage``: read a
     truncated file as far as it goes (SQLite refuses one whose header promises more pages
     than it has unless the schema is "writable"; read-only, nothing is written either way).
     Beside a WAL store whose writers all closed it makes an empty ``-wal`` and ``-shm`` (the
-    next writer's close removes them; ``peek`` reads without them); the store is untouched."""
-    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-    db = sqlite3.connect(uri, uri=True, timeout=READ_WAIT_SECONDS)
+    next writer's close removes them); ``immutable`` reads without locks or side files, for
+    a store no writer holds (``peek``); the store is untouched either way."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+    db = sqlite3.connect(uri, uri=True, timeout=timeout)
     try:
         if salvage:
             db.execute("PRAGMA writable_schema=ON")
@@ -105,14 +112,15 @@ def check(
     full: bool = False,
     schema: Callable[[sqlite3.Connection], str | None] | None = None,
     limit: int = 100,
+    **connection,
 ) -> Check:
     """Check the store at ``path`` read-only: SQLite's quick (or ``full``) check, then
     ``schema`` (a test of the open connection returning what is wrong, or None). At most
-    ``limit`` findings are kept."""
+    ``limit`` findings are kept. ``connection``: ``readonly``'s ``immutable`` / ``timeout``."""
     pragma = "integrity_check" if full else "quick_check"
     path = Path(path)
     try:
-        with readonly(path) as db:
+        with readonly(path, **connection) as db:
             found = _findings(db, f"PRAGMA {pragma}({int(limit)})")
             if found != ["ok"]:
                 return Check(path, pragma, "damaged", tuple(found))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from distill_bench.store.integrity import StoreDamaged, damaged, named_damage
+from distill_bench.store.integrity import StoreDamaged, check, named_damage, readonly
 from distill_bench.store.results import BUSY_SECONDS, schema_problem
 
 
@@ -47,29 +47,18 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 
 def _read(path: Path, matrix: str, *, immutable: bool) -> dict[str, str]:
+    # the same check, and so the same one-line error, as opening the store for a run
+    found = check(path, schema=schema_problem, immutable=immutable, timeout=BUSY_SECONDS)
+    if not found.sound:
+        raise found.error()
     try:
-        return _query(path, matrix, immutable)
-    except StoreDamaged:
-        raise
-    except sqlite3.Error as exc:  # cannot open it (a folder, permissions), text not UTF-8
-        raise StoreDamaged(f"store {path} cannot be read ({exc}); it was left as it is") from None
-
-
-def _query(path: Path, matrix: str, immutable: bool) -> dict[str, str]:
-    uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
-    with named_damage(path):
-        db = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS)
-        try:
-            found = [str(line) for (line,) in db.execute("PRAGMA quick_check(3)")]
-            if found != ["ok"]:
-                raise damaged(path, f"quick_check: {'; '.join(found)}")
-            problem = schema_problem(db)
-            if problem:
-                raise StoreDamaged(f"store {path} {problem}; it was left as it is")
+        with named_damage(path), readonly(path, immutable=immutable, timeout=BUSY_SECONDS) as db:
             tables = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'results'").fetchall()
             if not tables:
                 return {}  # an empty file: a store no run has written yet
             query = "SELECT key, status FROM results WHERE matrix = ?"
             return dict(db.execute(query, (matrix,)).fetchall())
-        finally:
-            db.close()
+    except StoreDamaged:
+        raise
+    except sqlite3.Error as exc:  # cannot open it (a folder, permissions), text not UTF-8
+        raise StoreDamaged(f"store {path} cannot be read ({exc}); it was left as it is") from None
