@@ -20,7 +20,7 @@ from distill_bench.report.render import row_label
 from distill_bench.stages.context import StageContext, StageFailed
 from distill_bench.stages.data.stage import task_of
 from distill_bench.stages.measure.environment import environment
-from distill_bench.stages.measure.stage import evaluation_metrics, measure_model
+from distill_bench.stages.measure.stage import evaluation_metrics, measure_model, per_example
 from distill_bench.stages.student.stage import student_checkpoint
 from distill_bench.stages.teacher.stage import PREDICTIONS, teacher_checkpoint
 from distill_bench.stages.transfer.build import row_metrics
@@ -87,7 +87,7 @@ def teacher_row(ctx: StageContext, row: TeacherRow) -> ResultRow:
         task = task_of(ctx, row)
         ckpt = teacher_checkpoint(ctx, row)
         evaluation = evaluation_logits(ckpt)
-        metrics = evaluation_metrics(task, evaluation)
+        metrics = evaluation_metrics(task, evaluation) | per_example(task, evaluation)
         metrics |= diagnostics(evaluation, None, task.evaluation.labels)
         measurements = measure_model(ctx, "teacher", row.teacher, ckpt, task, evaluation)
         info = read_json(ckpt / "info.json")
@@ -110,6 +110,7 @@ def teacher_row(ctx: StageContext, row: TeacherRow) -> ResultRow:
         "teacher": row.teacher.config(),
         "budget": ctx.budget.teacher_part(),
         "seed": row.seed,
+        "teacher_seed": row.seed,
     }
     return make_row(ctx, row.key, "teacher", names, row.seed, config, work)
 
@@ -129,7 +130,7 @@ def cell_row(ctx: StageContext, cell: Cell) -> ResultRow:
         ckpt = student_checkpoint(ctx, cell)
         evaluation = evaluation_logits(ckpt)
         teacher_eval = evaluation_logits(teacher_checkpoint(ctx, cell))
-        metrics = evaluation_metrics(task, evaluation)
+        metrics = evaluation_metrics(task, evaluation) | per_example(task, evaluation)
         # agreement, calibration, the teacher's errors the student repeats
         metrics |= diagnostics(evaluation, teacher_eval, task.evaluation.labels)
         transfer = transfer_set(ctx, cell)
@@ -172,7 +173,10 @@ def cell_row(ctx: StageContext, cell: Cell) -> ResultRow:
         "augmenter": cell.augmenter.config(),
         "budget": ctx.budget.student_part(),
         "seed": cell.seed,
+        "teacher_seed": cell.data_seed,  # which teacher it learnt from: its % of teacher is of that one
     }
+    if cell.several_teachers:
+        config["several_teachers"] = True  # its label names the teacher seed
     return make_row(ctx, cell.key, "student", names, cell.seed, config, work)
 
 

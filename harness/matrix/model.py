@@ -7,6 +7,7 @@
     losses = ["ce-hard", "kd-soft"]
     augmenters = ["none"]
     seeds = [0]
+    teacher_seeds = [0, 1, 2]           # optional: students of every seed from each teacher
 
     [budget]                            # `bench list budget`: each field, default, range
     max_train_examples = 2000
@@ -62,6 +63,16 @@ class Matrix:
     budget: Budget
     measure: MeasureConfig
     description: str = ""
+    # Several teachers per (dataset, teacher entry), one per seed here, each distilled into
+    # every student seed: the report then separates the teacher's spread from the student's.
+    # None: [budget].teacher_seed decides (one teacher, or one per student seed).
+    teacher_seeds: tuple[int, ...] | None = None
+
+    def teacher_seed_choices(self) -> tuple[int | None, ...]:
+        """The teacher seeds cells are planned over; (None,): one per student seed."""
+        if self.teacher_seeds is not None:
+            return self.teacher_seeds
+        return (self.budget.teacher_seed,)
 
 
 def _typed_section(cls: type, raw: Any, where: str) -> Any:
@@ -168,7 +179,7 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BenchError(f"{path}: malformed TOML: {exc}") from None
-    allowed = {*AXES, "name", "description", "budget", "measure", "options"}
+    allowed = {*AXES, "name", "description", "budget", "measure", "options", "teacher_seeds"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise BenchError(
@@ -195,18 +206,10 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
                 raise BenchError(
                     f"{path}: [options.{kind}.{plugin}] names no entry of axis {kind!r}"
                 )
-    seeds = raw["seeds"]
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
-    ):
-        raise BenchError(f"{path}: seeds must be a non-empty list of integers, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise BenchError(f"{path}: seeds has a repeated value: {seeds!r}")
-    problem = SEED_BOUNDS.violation(seeds)
-    if problem:
-        raise BenchError(f"{path}: seeds {problem}")
+    seeds = _seed_list(raw["seeds"], "seeds", path)
+    teacher_seeds = raw.get("teacher_seeds")
+    if teacher_seeds is not None:
+        teacher_seeds = tuple(_seed_list(teacher_seeds, "teacher_seeds", path))
     name = raw.get("name", Path(path).stem)
     if not isinstance(name, str) or not name:
         raise BenchError(f"{path}: name must be a non-empty string")
@@ -218,19 +221,39 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
             f"{path}: name must be a file name (no '/' or '\\', printable, at most 100 "
             f"characters): results/leaderboards/<name>.md is written; got {name[:120]!r}"
         )
+    budget = _checked_budget(_typed_section(Budget, raw.get("budget"), f"{path}: [budget]"), path)
+    if teacher_seeds is not None and budget.teacher_seed is not None:
+        raise BenchError(
+            f"{path}: teacher_seeds and [budget].teacher_seed both set: keep teacher_seeds "
+            "(several teachers) or teacher_seed (one)"
+        )
     return Matrix(
         name=name,
         path=path,
         axes=axes,
         seeds=tuple(seeds),
-        budget=_checked_budget(
-            _typed_section(Budget, raw.get("budget"), f"{path}: [budget]"), path
-        ),
+        teacher_seeds=teacher_seeds,
+        budget=budget,
         measure=_checked_measure(
             _typed_section(MeasureConfig, raw.get("measure"), f"{path}: [measure]"), path
         ),
         description=str(raw.get("description", "")),
     )
+
+
+def _seed_list(seeds: Any, field: str, path: str) -> list[int]:
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
+        raise BenchError(f"{path}: {field} must be a non-empty list of integers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise BenchError(f"{path}: {field} has a repeated value: {seeds!r}")
+    problem = SEED_BOUNDS.violation(seeds)
+    if problem:
+        raise BenchError(f"{path}: {field} {problem}")
+    return seeds
 
 
 def _checked_budget(budget: Budget, path: str) -> Budget:

@@ -58,9 +58,11 @@ class Cell:
     student_key: str
     features_key: str | None = None  # teacher hidden states / attentions, when the loss needs them
     profile: LossProfile | None = None
-    # seed of the data subset, teacher, transfer set and annotation when [budget].teacher_seed
-    # is set: every student seed then reads ONE teacher; None = the cell's own seed
+    # seed of the data subset, teacher, transfer set and annotation when the matrix has
+    # teacher seeds (teacher_seeds or [budget].teacher_seed): every student seed then reads
+    # that teacher; None = the cell's own seed
     teacher_seed: int | None = None
+    several_teachers: bool = False  # the matrix's teacher_seeds: labels then name the teacher
 
     @property
     def data_seed(self) -> int:
@@ -69,10 +71,20 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return (
-            f"{self.dataset.name} | {self.teacher.name} -> {self.student.name} "
-            f"[{self.loss.name}, {self.augmenter.name}, seed {self.seed}]"
-        )
+        return cell_label(
+            self.dataset.name, self.teacher.name, self.student.name, self.loss.name,
+            self.augmenter.name, self.seed, self.teacher_seed if self.several_teachers else None,
+        )  # fmt: skip
+
+
+def cell_label(
+    dataset: str, teacher: str, student: str, loss: str, augmenter: str, seed: int,
+    teacher_seed: int | None = None,
+) -> str:  # fmt: skip
+    """``sst2 | minilm-l6 -> mlp [kd-soft, none, seed 0]``, with ``teacher seed N`` after the
+    seed when the matrix distils from several teachers."""
+    seeds = f"seed {seed}" + (f", teacher seed {teacher_seed}" if teacher_seed is not None else "")
+    return f"{dataset} | {teacher} -> {student} [{loss}, {augmenter}, {seeds}]"
 
 
 @dataclass(frozen=True)
@@ -127,14 +139,16 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
         stages.setdefault(key, Stage(kind, key, deps, label))
         return key
 
-    for dataset, teacher, augmenter, seed in itertools.product(
-        axes["datasets"], axes["teachers"], axes["augmenters"], matrix.seeds
-    ):
-        # The shared stages (data subset, teacher, transfer set, annotation) take the seed
-        # of [budget].teacher_seed when set: seeds then vary the students over one teacher
-        # instead of fine-tuning a teacher per seed. Unset, every key is what it was.
+    for dataset, teacher, augmenter, teacher_seed, seed in itertools.product(
+        axes["datasets"], axes["teachers"], axes["augmenters"],
+        matrix.teacher_seed_choices(), matrix.seeds,
+    ):  # fmt: skip
+        # The shared stages (data subset, teacher, transfer set, annotation) take the
+        # teacher seed when there is one (teacher_seeds, or [budget].teacher_seed): the
+        # seeds then vary the students over each teacher instead of fine-tuning a teacher
+        # per seed. Without one, every key is what it was.
         student_seed = seed
-        seed = seed if budget.teacher_seed is None else budget.teacher_seed
+        seed = seed if teacher_seed is None else teacher_seed
         data_cfg = dataset.config() | {
             "source": data_source,
             "max_train_examples": budget.max_train_examples,
@@ -179,10 +193,10 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
             f"annotate {augmenter.name} transfer set with {teacher.name} on {dataset.name} (seed {seed})",
         )
         for student, loss in itertools.product(axes["students"], axes["losses"]):
-            label = (
-                f"{dataset.name} | {teacher.name} -> {student.name} "
-                f"[{loss.name}, {augmenter.name}, seed {student_seed}]"
-            )
+            label = cell_label(
+                dataset.name, teacher.name, student.name, loss.name, augmenter.name,
+                student_seed, teacher_seed if matrix.teacher_seeds else None,
+            )  # fmt: skip
             reason = incompatibility(registry, teacher, student, loss, augmenter)
             if reason:
                 dropped.append(Dropped(label, reason))
@@ -231,7 +245,8 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     student_key,
                     features_key,
                     profile,
-                    budget.teacher_seed,
+                    teacher_seed,
+                    matrix.teacher_seeds is not None,
                 )
             )
     if not cells and dropped:  # it would fine-tune teachers for nothing and exit 0

@@ -47,6 +47,15 @@ def test_tiny_matrix_end_to_end(bench_env, tiny_teacher_dir, tmp_path):
         (s, loss) for s in ("mlp", "bilstm") for loss in ("ce-hard", "kd-soft")
     }
     assert all(0.0 <= r.metrics["teacher_agreement"] <= 1.0 for r in students)
+    # what the report's per-example statistics read, so a page re-renders from the store alone
+    labels = teacher.metrics["eval_labels"]
+    assert len(labels) == 80 and set(labels) <= {0, 1}
+    majority = max(labels.count(0), labels.count(1)) / 80
+    for r in rows:
+        assert r.metrics["eval_labels"] == labels and r.metrics["chance"] == pytest.approx(majority)
+        right = [p == g for p, g in zip(r.metrics["eval_predictions"], labels, strict=True)]
+        assert sum(right) / 80 == pytest.approx(r.metrics["accuracy"])
+        assert r.config["teacher_seed"] == 0
     # The synthetic task is learnable: a distilled BiLSTM must beat chance clearly.
     assert max(r.metrics["accuracy"] for r in students) > 0.7
 

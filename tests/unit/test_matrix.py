@@ -429,3 +429,20 @@ def test_composition_weights_are_positive_and_finite(weight, expected):
     losses = f'losses = [{{name = "mix", parts = [{{plugin = "kd-soft", weight = {weight}}}]}}]'
     message = error(without("losses") + f"\n{losses}\n")
     assert f"loss composition 'mix': weight of 'kd-soft' {expected}" in message
+
+
+def test_teacher_seeds_are_read():
+    m = parse("teacher_seeds = [0, 1, 2]\n")
+    assert m.teacher_seeds == (0, 1, 2) and m.teacher_seed_choices() == (0, 1, 2)
+    assert parse().teacher_seeds is None and parse().teacher_seed_choices() == (None,)
+
+
+@pytest.mark.parametrize("value", ["[]", "0", "[true]", "[1, 1]", "[-1]", '["0"]'])
+def test_bad_teacher_seeds(value):
+    """teacher_seeds is a non-empty list of distinct seeds, like seeds."""
+    assert error(AXES_TOML + f"teacher_seeds = {value}\n").startswith(f"{PATH}: teacher_seeds ")
+
+
+def test_teacher_seeds_and_teacher_seed_exclude_each_other():
+    message = error(AXES_TOML + "teacher_seeds = [0, 1]\n[budget]\nteacher_seed = 0\n")
+    assert "teacher_seeds and [budget].teacher_seed both set" in message

@@ -456,6 +456,31 @@ def test_teacher_seed_shares_one_teacher_across_student_seeds(builtin):
     )
 
 
+def matrix_with_teacher_seeds(builtin, teacher_seeds, seeds=(0, 1)):
+    text = f"teacher_seeds = {list(teacher_seeds)}\n" + matrix_text(axes={"seeds": list(seeds)})
+    return make_plan(parse_matrix(text, "plan.toml"), builtin, "local:abc")
+
+
+def test_teacher_seeds_distil_every_student_seed_from_each_teacher(builtin):
+    """teacher_seeds = [0, 1, 2] x seeds [0, 1]: three teachers (data subsets, transfer
+    sets, annotations), six students, each labelled with its teacher seed; the cells of
+    teacher seed 0 have the keys [budget].teacher_seed = 0 gives them (caches stay valid)."""
+    plan = matrix_with_teacher_seeds(builtin, [0, 1, 2])
+    assert len(plan.cells) == 6 and len(plan.teacher_rows) == 3
+    assert len({c.teacher_key for c in plan.cells}) == 3
+    assert len({c.key for c in plan.cells}) == 6
+    assert {(c.teacher_seed, c.seed) for c in plan.cells} == {
+        (t, s) for t in range(3) for s in (0, 1)
+    }
+    assert {r.seed for r in plan.teacher_rows} == {0, 1, 2}
+    assert all(f"seed {c.seed}, teacher seed {c.teacher_seed}]" in c.label for c in plan.cells)
+    one = plan_of(builtin, axes={"seeds": [0, 1]}, budget={"teacher_seed": 0})
+    zero = [c for c in plan.cells if c.teacher_seed == 0]
+    assert [c.student_key for c in zero] == [c.student_key for c in one.cells]
+    assert [c.key for c in zero] == [c.key for c in one.cells]
+    assert "teacher seed" not in one.cells[0].label  # one teacher: labels as before
+
+
 def test_data_source_changes_every_key(builtin):
     """Pointing at different data files invalidates everything built from them."""
     before = single_cell_keys(plan_of(builtin, data_source="local:abc"))

@@ -31,6 +31,24 @@ def evaluation_metrics(task: TaskData, logits: np.ndarray) -> dict:
     }
 
 
+def per_example(task: TaskData, logits: np.ndarray) -> dict:
+    """What the report's example-level statistics read: each evaluation example's gold and
+    predicted label, and the chance score (the primary metric of always predicting the
+    split's majority class: its share for accuracy, 0 for MCC) that retention is
+    corrected by. Stored in the row, so a report re-renders without the stage cache."""
+    gold = np.asarray(task.evaluation.labels, dtype=np.int64)
+    majority = np.full_like(gold, np.bincount(gold).argmax()) if len(gold) else gold
+    out = {
+        "eval_labels": gold.tolist(),
+        "eval_predictions": logits.argmax(-1).astype(np.int64).tolist(),
+        "chance": score_task(task, majority)[task.primary_metric],
+    }
+    oos_label = getattr(task, "oos_label", None)
+    if oos_label is not None:  # the primary metric of an oos task needs it to be re-scored
+        out["oos_label"] = int(oos_label)
+    return out
+
+
 def measure_model(
     ctx: StageContext,
     role: str,
