@@ -36,7 +36,8 @@ def _signed(value: float) -> str:
 
 
 def gain_text(g: Estimate | None) -> str:
-    """ "+1.2 [-0.3, +2.6]"; a "*" when the 95% interval excludes 0 (beyond seed noise)."""
+    """ "+1.2 [-0.3, +2.6]"; a "*" when the 95% interval excludes 0 (beyond the noise of
+    the seeds and examples it covers)."""
     if g is None:
         return ""
     if g.low is None:
@@ -44,6 +45,27 @@ def gain_text(g: Estimate | None) -> str:
     return f"{_signed(g.mean)} [{_signed(g.low)}, {_signed(g.high)}]" + (
         " *" if g.excludes_zero else ""
     )
+
+
+def _interval(e: Estimate | None) -> str:
+    return "" if e is None or e.low is None else f"[{e.low:.1f}, {e.high:.1f}]"
+
+
+def _p_text(g: Estimate | None) -> str:
+    if g is None or g.p_value is None:
+        return ""
+    return f"{g.p_value:.2g}" if g.p_value >= 1e-4 else "<1e-4"
+
+
+def _n_text(e: Entry) -> str:
+    """What the entry's intervals rest on: "5 × 1; 872" (seeds x teachers; examples)."""
+    return f"{e.seeds} × {e.teachers}; {e.examples or '-'}"
+
+
+def _spread_text(e: Entry) -> str:
+    if e.teacher_spread is None and e.student_spread is None:
+        return ""
+    return f"{_num(e.teacher_spread) or '-'} / {_num(e.student_spread) or '-'}"
 
 
 def _score_text(e: Entry) -> str:
@@ -99,9 +121,21 @@ COLUMNS: dict[str, Column] = {
         _col("score_std", "std", lambda e: e.score_std),
         _col(
             "score_ci",
-            "95% CI",
+            "95% CI (seeds)",
             lambda e: list(e.score_ci) if e.score_ci else None,
             lambda e: f"[{e.score_ci[0]:.1f}, {e.score_ci[1]:.1f}]" if e.score_ci else "",
+        ),
+        _col(
+            "score_crossed",
+            "95% CI (seeds + examples)",
+            lambda e: [e.score_crossed.low, e.score_crossed.high] if e.score_crossed else None,
+            lambda e: _interval(e.score_crossed),
+        ),
+        _col(
+            "spread",
+            "std teacher / student",
+            lambda e: [e.teacher_spread, e.student_spread],
+            _spread_text,
         ),
         _col(
             "gain",
@@ -115,7 +149,21 @@ COLUMNS: dict[str, Column] = {
             lambda e: [e.gain.low, e.gain.high] if e.gain and e.gain.low is not None else None,
             lambda e: gain_text(e.gain),
         ),
+        _col(
+            "gain_covers",
+            "gain CI covers",
+            lambda e: e.gain.covers if e.gain and e.gain.low is not None else None,
+            lambda e: e.gain.covers if e.gain and e.gain.low is not None else "",
+        ),
+        _col(
+            "gain_p",
+            "gain p",
+            lambda e: e.gain.p_value if e.gain else None,
+            lambda e: _p_text(e.gain),
+        ),
         _col("pct_teacher", "% of teacher", lambda e: e.pct_teacher),
+        _col("retention", "% of teacher above chance", lambda e: e.retention),
+        _col("chance", "chance", lambda e: e.chance),
         _col("params", "params", lambda e: e.params_total, lambda e: _params(e.params_total), True),
         _col(
             "params_emb",
@@ -185,13 +233,19 @@ COLUMNS: dict[str, Column] = {
         _col("pareto", "Pareto (size, latency)", lambda e: _pareto_text(e), _pareto_text),
         _col("noisy", "noisy", lambda e: e.noisy, lambda e: "noisy" if e.noisy else ""),
         _col("seeds", "seeds", lambda e: e.seeds, lambda e: str(e.seeds)),
+        _col("teachers", "teachers", lambda e: e.teachers, lambda e: str(e.teachers)),
+        _col("examples", "eval examples", lambda e: e.examples, lambda e: str(e.examples)),
+        _col(
+            "n", "seeds × teachers; examples", lambda e: [e.seeds, e.teachers, e.examples], _n_text
+        ),
     )
 }
-COMPACT = ("teacher", "student", "loss", "augmenter", "score", "gain", "pct_teacher", "params",
-           "compression", "throughput", "speedup", "latency_p50", "pareto", "seeds")  # fmt: skip
-DETAILS = ("teacher", "student", "loss", "params", "params_emb", "params_no_emb", "disk_mb",
-           "score_ci", "latency_p90", "peak_mb", "train_peak_mb", "train_s", "ece", "agreement",
-           "repeated_errors")  # fmt: skip
+COMPACT = ("teacher", "student", "loss", "augmenter", "score", "gain", "pct_teacher",
+           "retention", "params", "compression", "throughput", "speedup", "latency_p50", "pareto",
+           "n")  # fmt: skip
+DETAILS = ("teacher", "student", "loss", "score_ci", "score_crossed", "spread", "gain_covers",
+           "gain_p", "params", "params_emb", "params_no_emb", "disk_mb", "latency_p90", "peak_mb",
+           "train_peak_mb", "train_s", "ece", "agreement", "repeated_errors")  # fmt: skip
 VARIANTS = ("teacher", "student", "loss", "variant", "score", "vs_fp32_score", "vs_fp32_agreement",
             "throughput", "vs_fp32_speed", "latency_p50", "disk_mb", "unavailable")  # fmt: skip
 

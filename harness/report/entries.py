@@ -14,7 +14,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from distill_bench.report.stats import Estimate, estimate, gain, pareto_front
+import numpy as np
+from distill_bench.report.stats import (
+    Estimate,
+    Predictions,
+    Unit,
+    crossed,
+    estimate,
+    gain,
+    pareto_front,
+)
 from distill_bench.store.results import ResultRow
 
 TEACHER_MARK = "(teacher)"
@@ -51,9 +60,14 @@ class Entry:
     noisy: bool
     train_seconds: float | None  # teacher: fine-tuning; student: distillation (median over seeds)
     variant: str = "fp32"
-    score_ci: tuple[float, float] | None = None  # 95% bootstrap interval of the mean
-    scores_by_seed: tuple[tuple[int, float], ...] = ()
-    gain: Estimate | None = None  # score minus the same student's ce-hard score
+    score_ci: tuple[float, float] | None = None  # 95% Student-t interval over seeds
+    # (teacher seed, student seed) -> score: % of teacher and gains pair by it
+    scores_by_unit: tuple[tuple[Unit, float], ...] = ()
+    # score over seeds and evaluation examples (one seed: the evaluation set's interval)
+    score_crossed: Estimate | None = None
+    # score minus the same student's ce-hard score: over seeds and examples when the rows
+    # hold per-example predictions, else over seeds (Estimate.method says which)
+    gain: Estimate | None = None
     gain_vs: str = ""  # the baseline's augmenter when it is not this entry's own (see leaderboards)
     params_embedding: int = 0
     disk_mb: float | None = None
@@ -69,9 +83,17 @@ class Entry:
     pareto_size: bool = False  # on the score-vs-parameters frontier of its board
     pareto_latency: bool = False  # on the score-vs-latency frontier of its board
     transfer: str = ""  # the transfer set's composition, e.g. "5,000 labelled + 45,000 tang"
+    teachers: int = 1  # teacher seeds the entry's students learnt from
+    examples: int = 0  # evaluation examples (0: rows without per-example predictions)
+    chance: float | None = None  # x 100: the majority-class score of the evaluation split
+    # (student - chance) / (teacher - chance) x 100, against each student's own teacher
+    retention: float | None = None
+    teacher_spread: float | None = None  # std of per-teacher means (2+ teachers)
+    student_spread: float | None = None  # pooled std over student seeds within a teacher
 
 
 def _group_key(row: ResultRow) -> tuple:
+    # teacher and student seeds are what vary inside an entry
     return (row.dataset, row.role, row.teacher, row.student, row.loss, row.augmenter)
 
 
@@ -81,6 +103,60 @@ def _loss_plugin(row: ResultRow) -> str:
 
 def _augmenter_plugin(row: ResultRow) -> str:
     return (row.config.get("augmenter") or {}).get("plugin") or row.augmenter
+
+
+def teacher_seed_of(row: ResultRow) -> int:
+    """The seed of the teacher a row's student learnt from (a teacher row: its own seed).
+    Rows written before it was recorded: the matrix's teacher_seed, else the row's seed."""
+    if "teacher_seed" in row.config:
+        return int(row.config["teacher_seed"])
+    budget_seed = (row.config.get("budget") or {}).get("teacher_seed")
+    return row.seed if row.role == "teacher" or budget_seed is None else int(budget_seed)
+
+
+def unit_of(row: ResultRow) -> Unit:
+    return (teacher_seed_of(row), row.seed)
+
+
+def predictions_of(rows: list[ResultRow]) -> Predictions | None:
+    """The rows' per-example predictions, one per unit; None unless every row has them."""
+    if not rows or any("eval_predictions" not in r.metrics for r in rows):
+        return None
+    labels = np.asarray(rows[0].metrics["eval_labels"], dtype=np.int64)
+    return Predictions(
+        labels=labels,
+        by_unit={
+            unit_of(r): np.asarray(r.metrics["eval_predictions"], dtype=np.int64) for r in rows
+        },
+        metric=rows[0].metrics["primary_metric"],
+        oos_label=rows[0].metrics.get("oos_label"),
+    )
+
+
+def spreads(by_unit: dict[Unit, float]) -> tuple[float | None, float | None]:
+    """(teacher spread, student spread): the std of per-teacher means (None with one
+    teacher) and the pooled std of student seeds around their teacher's mean (None
+    without two seeds under some teacher)."""
+    per_teacher: dict[int, list[float]] = defaultdict(list)
+    for (t, _), v in by_unit.items():
+        per_teacher[t].append(v)
+    means = [statistics.mean(v) for v in per_teacher.values()]
+    teacher = statistics.stdev(means) if len(means) >= 2 else None
+    squares = sum(sum((x - statistics.mean(v)) ** 2 for x in v) for v in per_teacher.values())
+    dof = sum(len(v) - 1 for v in per_teacher.values())
+    return teacher, (squares / dof) ** 0.5 if dof > 0 else None
+
+
+def _seed_estimate(by_unit: dict[Unit, float]) -> Estimate:
+    """Over seeds: with several teachers the t interval of per-teacher means (the teacher
+    is the unit of independent replication), else of the student seeds."""
+    teachers = sorted({t for t, _ in by_unit})
+    flat = estimate(list(by_unit.values()))
+    if len(teachers) < 2:
+        return flat
+    means = [statistics.mean(v for (t, _), v in by_unit.items() if t == k) for k in teachers]
+    over = estimate(means)
+    return Estimate(flat.mean, flat.std, over.low, over.high, flat.n, teachers=len(teachers))
 
 
 def _mean_or_none(values) -> float | None:
@@ -136,13 +212,16 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
             variant=variant,
             unavailable="; ".join(sorted(reasons)),
         )
-    by_seed = {r.seed: score_of(r) for r in usable}
-    scores = list(by_seed.values())
-    t_score = (
-        statistics.mean(100 * r.metrics["primary"] for r in teacher_group)
-        if teacher_group
-        else None
-    )
+    by_unit = {unit_of(r): score_of(r) for r in usable}
+    scores = list(by_unit.values())
+    teacher_by_seed = {r.seed: 100 * r.metrics["primary"] for r in teacher_group or ()}
+    t_score = statistics.mean(teacher_by_seed.values()) if teacher_by_seed else None
+    chance = _pct(usable[0].metrics.get("chance"))
+
+    def own_teacher(unit: Unit) -> float | None:
+        # a student is compared with the teacher it learnt from, else the teachers' mean
+        return teacher_by_seed.get(unit[0], t_score)
+
     t_params = teacher_group[0].measurements["params_total"] if teacher_group else None
     t_speed = (
         statistics.median(r.measurements["cpu_throughput"]["median"] for r in teacher_group)
@@ -153,7 +232,15 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
     speed = statistics.median(figures(r)["cpu_throughput"]["median"] for r in usable)
     fp32_speed = statistics.median(r.measurements["cpu_throughput"]["median"] for r in usable)
     score = statistics.mean(scores)
-    est = estimate(scores)
+    est = _seed_estimate(by_unit)
+    teacher_spread, student_spread = spreads(by_unit)
+    per_example = predictions_of(usable) if variant == "fp32" else None
+    pct = [100 * v / own_teacher(u) for u, v in by_unit.items() if own_teacher(u)]
+    retention = [
+        100 * (v - chance) / (own_teacher(u) - chance)
+        for u, v in by_unit.items()
+        if chance is not None and own_teacher(u) is not None and own_teacher(u) != chance
+    ]
     disk = _median_or_none(figures(r).get("disk_bytes") for r in usable)
     peak_key = "peak_rss_mb"
     variant_metrics = [figures(r).get("metrics", {}) for r in usable] if variant != "fp32" else []
@@ -169,7 +256,14 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
         eval_split=usable[0].metrics["eval_split"],
         score=score,
         score_std=est.std,
-        pct_teacher=100 * score / t_score if t_score else None,
+        pct_teacher=statistics.mean(pct) if pct else None,
+        retention=statistics.mean(retention) if retention else None,
+        chance=chance,
+        teachers=est.teachers,
+        examples=len(per_example.labels) if per_example is not None else 0,
+        teacher_spread=teacher_spread,
+        student_spread=student_spread,
+        score_crossed=crossed(per_example) if per_example is not None else None,
         params_total=m["params_total"],
         params_no_embedding=m["params_no_embedding"],
         compression=t_params / m["params_total"] if t_params else None,
@@ -188,7 +282,7 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
         transfer=group[0].metrics.get("transfer_composition", ""),
         variant=variant,
         score_ci=(est.low, est.high) if est.low is not None else None,
-        scores_by_seed=tuple(sorted(by_seed.items())),
+        scores_by_unit=tuple(sorted(by_unit.items())),
         params_embedding=m.get("params_embedding", m["params_total"] - m["params_no_embedding"]),
         disk_mb=disk / 2**20 if disk is not None else None,
         latency_p90_ms=_median_or_none(figures(r)["cpu_latency_ms"].get("p90") for r in usable),
@@ -255,13 +349,24 @@ def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
             if base is not None:
                 entry = replace(entry, gain_vs=base[0].augmenter)
         if entry.role == "student" and base is not None and base is not group:
-            baseline_scores = {r.seed: 100 * r.metrics["primary"] for r in base}
-            entry = replace(entry, gain=gain(dict(entry.scores_by_seed), baseline_scores))
+            entry = replace(entry, gain=_gain(entry, group, base))
         boards[entry.dataset].append(entry)
     for dataset, entries in boards.items():
         boards[dataset] = _with_pareto(entries)
         boards[dataset].sort(key=lambda e: (e.role != "teacher", e.teacher, -e.score))
     return dict(sorted(boards.items()))
+
+
+def _gain(entry: Entry, group: list[ResultRow], base: list[ResultRow]) -> Estimate | None:
+    """The entry's score minus its baseline's: paired by (teacher seed, student seed) and
+    by evaluation example when both sides hold per-example predictions, else by seed."""
+    mine, theirs = predictions_of(group), predictions_of(base)
+    if mine is not None and theirs is not None:
+        both = crossed(mine, theirs)
+        if both is not None:
+            return both
+    baseline_scores = {unit_of(r): 100 * r.metrics["primary"] for r in base}
+    return gain(dict(entry.scores_by_unit), baseline_scores)
 
 
 def _with_pareto(entries: list[Entry]) -> list[Entry]:

@@ -1,8 +1,12 @@
 """Leaderboard plots (matplotlib, an optional extra: ``pip install distill-bench[plots]``).
 
-Three figures per matrix, one panel per dataset, from the same entries as the tables:
-score vs parameters and score vs CPU batch-1 latency with the Pareto frontier drawn, and
-(student score / teacher score) % vs parameters as in the Intel distillation study's figures.
+Four figures per matrix, one panel per dataset, from the same entries as the tables:
+score vs parameters and score vs CPU batch-1 latency with the Pareto frontier drawn,
+(student score / teacher score) % vs parameters as in the Intel distillation study's figures,
+and the same above chance ((student - chance) / (teacher - chance)), which puts accuracy
+and MCC panels on one footing. Every point carries its 95% interval as an error bar (seeds
++ examples where the rows hold per-example predictions, else over seeds; the ratios scale
+the score's interval by the teacher's score, whose own noise they leave out).
 Each is written as PNG (and as SVG when asked) into the folder the caller names; the markdown
 links the PNGs.
 """
@@ -34,7 +38,30 @@ def _pyplot():
     return plt
 
 
-# (suffix, caption, x value, y value, x label, y label, frontier flag)
+def _interval(e: Entry) -> tuple[float, float] | None:
+    """The score's 95% interval: seeds + examples, else over seeds, else none."""
+    if e.score_crossed is not None and e.score_crossed.low is not None:
+        return e.score_crossed.low, e.score_crossed.high
+    return e.score_ci
+
+
+def _scaled(e: Entry, ratio) -> tuple[float, float] | None:
+    """The score's interval through ``ratio`` (a monotone map of the score, as the entry's
+    own ratio is of its mean); None when the entry has no interval or no ratio."""
+    interval = _interval(e)
+    return None if interval is None else (ratio(e, interval[0]), ratio(e, interval[1]))
+
+
+def _pct_of_teacher(e: Entry, score: float) -> float:
+    return e.pct_teacher * score / e.score
+
+
+def _above_chance(e: Entry, score: float) -> float:
+    # retention is linear in the score: (score - chance) / (teacher - chance), mean over units
+    return e.retention * (score - e.chance) / (e.score - e.chance)
+
+
+# (suffix, caption, x value, y value, x label, y label, frontier flag, y interval)
 FIGURES = (
     (
         "score-vs-params",
@@ -44,6 +71,7 @@ FIGURES = (
         "parameters (log)",
         "{metric}",
         lambda e: e.pareto_size,
+        _interval,
     ),
     (
         "score-vs-latency",
@@ -53,6 +81,7 @@ FIGURES = (
         "CPU latency p50, batch 1 (ms, log)",
         "{metric}",
         lambda e: e.pareto_latency,
+        _interval,
     ),
     (
         "pct-teacher-vs-params",
@@ -62,6 +91,21 @@ FIGURES = (
         "parameters (log)",
         "% of teacher score",
         None,
+        lambda e: _scaled(e, _pct_of_teacher) if e.pct_teacher and e.score else None,
+    ),
+    (
+        "retention-vs-params",
+        "Student score above chance as % of the teacher's above chance vs parameters",
+        lambda e: e.params_total,
+        lambda e: e.retention,
+        "parameters (log)",
+        "% of teacher above chance",
+        None,
+        lambda e: (
+            _scaled(e, _above_chance)
+            if e.retention is not None and e.chance is not None and e.score != e.chance
+            else None
+        ),
     ),
 )
 
@@ -72,12 +116,19 @@ def _label(e: Entry) -> str:
     return "teacher" if e.role == "teacher" else f"{e.student}"
 
 
-def _panel(ax, entries: Sequence[Entry], x, y, frontier, xlabel: str, ylabel: str, title: str):
+def _panel(
+    ax, entries: Sequence[Entry], x, y, frontier, xlabel: str, ylabel: str, title: str, bars
+):
     students = sorted({e.student for e in entries if e.role == "student"})
     losses = sorted({e.loss for e in entries if e.role == "student"})
     colours = {s: f"C{i % 10}" for i, s in enumerate(students)}
     points = [(e, x(e), y(e)) for e in entries if x(e) is not None and y(e) is not None]
     for e, px, py in points:
+        interval = bars(e)
+        if interval is not None:  # the 95% interval: which differences are noise
+            colour = "black" if e.role == "teacher" else colours[e.student]
+            ax.errorbar(px, py, yerr=[[py - interval[0]], [interval[1] - py]], fmt="none",
+                        ecolor=colour, elinewidth=1, capsize=2, alpha=0.6, zorder=1)  # fmt: skip
         if e.role == "teacher":
             ax.scatter(px, py, marker="*", s=180, c="black", zorder=3)
             ax.annotate(f"teacher {e.teacher}", (px, py), textcoords="offset points",
@@ -108,19 +159,21 @@ def write_plots(
 ) -> list[tuple[str, str]]:
     """Write each figure as ``{stem}-{suffix}.png`` (and ``.svg`` if ``svg``) under
     ``out_dir``; returns (caption, PNG file name) for the markdown to link. Nothing to
-    plot: []."""
+    plot: []; a figure none of whose points has a value is left out."""
     boards = leaderboards(rows)
     if not boards:
         return []
     plt = _pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for suffix, caption, x, y, xlabel, ylabel, frontier in FIGURES:
+    for suffix, caption, x, y, xlabel, ylabel, frontier, bars in FIGURES:
+        if all(y(e) is None for entries in boards.values() for e in entries):
+            continue  # e.g. retention from rows written before chance levels were stored
         fig, axes = plt.subplots(1, len(boards), figsize=(5.5 * len(boards), 4.2), squeeze=False)
         for ax, (dataset, entries) in zip(axes[0], boards.items(), strict=True):
             first = entries[0]
             metric = f"{METRIC_LABELS.get(first.metric, first.metric)} ({first.eval_split})"
-            _panel(ax, entries, x, y, frontier, xlabel, ylabel.format(metric=metric), dataset)
+            _panel(ax, entries, x, y, frontier, xlabel, ylabel.format(metric=metric), dataset, bars)
         fig.suptitle(caption, fontsize=11)
         fig.tight_layout()
         for ext in ("png", "svg") if svg else ("png",):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from distill_bench.matrix.plan import cell_label
 from distill_bench.report.columns import (
     COMPACT,
     DETAILS,
@@ -51,7 +52,10 @@ def render_json(
 def row_label(row: ResultRow) -> str:
     if row.role == "teacher":
         return f"{row.dataset} | {row.teacher} (teacher, seed {row.seed})"
-    return f"{row.dataset} | {row.teacher} -> {row.student} [{row.loss}, {row.augmenter}, seed {row.seed}]"
+    teacher_seed = row.config.get("teacher_seed") if row.config.get("several_teachers") else None
+    return cell_label(
+        row.dataset, row.teacher, row.student, row.loss, row.augmenter, row.seed, teacher_seed
+    )
 
 
 def failures(rows: Iterable[ResultRow]) -> list[ResultRow]:
@@ -70,13 +74,25 @@ def _table(entries: Sequence[Entry], names: Sequence[str]) -> str:
 
 
 LEGEND = (
-    "Columns: the score is the dataset's primary metric x 100 on the named split (mean ± sample "
-    "std over seeds; 95% CI: percentile bootstrap of the mean over seeds). Gain vs ce-hard: the "
-    "score minus the same student's ce-hard score (same data, teacher, augmenter; for an "
-    "augmenter of unlabelled text, which has no ce-hard cell, the ce-hard cell on the labelled "
-    "set alone, marked 'vs none'), paired by seed, "
-    "with its 95% bootstrap interval; * marks an interval that excludes 0, a gain beyond seed "
-    "noise. % of teacher divides by the teacher's score on the same split; compression and "
+    "Columns: the score is the dataset's primary metric x 100 on the named split, mean ± sample "
+    "std over seeds. Intervals are 95% and say what they cover: 95% CI (seeds) is a Student-t "
+    "interval over the student seeds (over the teachers' means when there are several teachers), "
+    "the spread a re-run with other seeds on these same examples would show; 95% CI (seeds + "
+    "examples) adds the evaluation set's own sampling noise, which all seeds share (with one seed "
+    "it is the evaluation set's interval alone). Gain vs ce-hard: the score minus the same "
+    "student's ce-hard score (same data, teacher, augmenter; for an augmenter of unlabelled text, "
+    "which has no ce-hard cell, the ce-hard cell on the labelled set alone, marked 'vs none'), "
+    "paired by (teacher seed, student seed) and by evaluation example, with its seeds + examples "
+    "interval (seeds only, said in 'gain CI covers', for rows without per-example predictions); "
+    "* marks a gain whose interval excludes 0. Gain p: exact McNemar (accuracy: examples one side "
+    "gets right and the other wrong, pooled over the paired seeds) or a paired permutation test "
+    "(other metrics): whether the two cells' predictions on these examples differ, not whether "
+    "another seed would. Seeds × teachers; examples: what each entry's intervals rest on. Std "
+    "teacher / student: the spread of per-teacher means, and of student seeds around their "
+    "teacher's mean. % of teacher divides by the score of the teacher each student learnt from; "
+    "% of teacher above chance is (student - chance) / (teacher - chance), chance being the score "
+    "of always predicting the evaluation split's majority class (its share for accuracy, 0 for "
+    "MCC). Compression and "
     "speed-up are relative to the teacher. CPU sent/s: median of timed passes at a large batch "
     "over real evaluation sentences (± relative range of the passes; passes disturbed by other "
     "processes are re-run, and a figure that could not be measured quietly is marked noisy). "

@@ -1,63 +1,171 @@
-"""Statistics over seeds: mean, standard deviation, bootstrap intervals. numpy only.
+"""Statistics of a leaderboard: intervals with the coverage they claim. numpy only.
 
-A leaderboard cell run with several seeds gives one score per seed. The 95% interval is
-a percentile bootstrap of the mean over those scores; "distillation gain" compares a
-cell with the same student trained on gold labels only (``ce-hard``), paired by seed
-where both have it, so seed-to-seed variation shared by the two cancels.
+Two sources of noise move a cell's score, and a leaderboard shows both:
+
+- **seeds**: another student seed (or another teacher seed) gives another score. Over the
+  seeds of one cell: the mean, the sample standard deviation and a Student-t interval
+  (``estimate``; a gain paired by seed: ``gain``). Never a percentile bootstrap over a
+  handful of seeds: with 3 seeds that interval is [min, max], about 75% coverage.
+- **the evaluation set**: 872 sentences are a sample of the sentences a model will meet.
+  ``crossed`` combines both for a cell's score or for a gain between two cells paired by
+  (teacher seed, student seed) and by evaluation example. The evaluation examples are the
+  same for every seed, so their noise does not average out over seeds: the variance of the
+  mean is the seed part (the sample variance of per-seed scores over the seeds, or of
+  per-teacher means over the teachers when there are several, divided by their number) plus
+  the example part shared by all seeds. The example part is estimated by a paired bootstrap
+  over the evaluation examples (each example's two predictions kept together): A resamples
+  the same examples for every seed, C independent ones per seed; with m seeds,
+  m / (m - 1) * (A - C) is the shared part alone (the seed x example part is already in
+  the per-seed variance). For accuracy the bootstrap variances are computed exactly (the
+  bootstrap's limit); other metrics resample. The interval is the mean +- a Student-t
+  quantile with Satterthwaite's degrees of freedom times the standard error, so with few
+  seeds it widens as a t interval does, and with one seed it is the evaluation set's.
+  ``tests/unit/test_stats_coverage.py`` simulates its coverage.
+
+``paired_p_value`` adds an exact McNemar test (accuracy: the discordant examples pooled over
+the paired seeds) or a paired permutation test (other metrics), from the same per-example
+predictions: it asks whether the two cells' predictions on these examples are exchangeable,
+so it ignores seed-to-seed variation; the ``*`` of a gain comes from the interval.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-BOOTSTRAP_SAMPLES = 10_000
 CONFIDENCE = 0.95
+BOOTSTRAP_SAMPLES = 2000  # resamples of the evaluation examples (metrics other than accuracy)
+PERMUTATIONS = 2000  # paired permutation test (metrics other than accuracy)
+Unit = tuple[int, int]  # (teacher seed, student seed): one trained student
+
+SEEDS = "t over seeds"
+CROSSED = "seeds + examples"
+EXAMPLES = "examples"
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean over seeds with its spread and a 95% bootstrap interval (None with 1 seed)."""
+    """A mean with its spread and a 95% interval, and what the interval covers.
+
+    ``method``: ``SEEDS`` (Student-t over ``n`` seeds, or over ``teachers`` teacher means),
+    ``CROSSED`` (seeds and ``examples`` evaluation examples) or ``EXAMPLES`` (one seed: the
+    evaluation set's noise only). No interval (``low`` None) with one seed and no examples."""
 
     mean: float
-    std: float | None  # sample standard deviation (n - 1)
+    std: float | None  # sample standard deviation over seeds (n - 1)
     low: float | None
     high: float | None
-    n: int
+    n: int  # seeds (units: one per teacher seed x student seed)
     paired: bool = False  # a difference computed seed by seed
+    method: str = SEEDS
+    teachers: int = 1
+    examples: int = 0  # evaluation examples the interval resamples (0: seeds only)
+    p_value: float | None = None  # exact McNemar / paired permutation (see paired_p_value)
+    test: str = ""  # which test gave p_value
 
     @property
     def excludes_zero(self) -> bool:
-        """The interval lies wholly above or below 0: the effect is beyond seed noise."""
+        """The interval lies wholly above or below 0: the effect is beyond the noise it covers."""
         return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
 
+    @property
+    def covers(self) -> str:
+        """What the interval rests on, for a reader: "5 seeds x 872 examples"."""
+        seeds = f"{self.n} seed{'s' if self.n != 1 else ''}"
+        if self.teachers > 1:
+            seeds += f" ({self.teachers} teachers)"
+        if self.method == SEEDS:
+            return seeds
+        return f"{seeds} x {self.examples} examples"
 
-def bootstrap_interval(
-    values: Sequence[float],
-    confidence: float = CONFIDENCE,
-    samples: int = BOOTSTRAP_SAMPLES,
-    seed: int = 0,
+
+# -- Student t, without scipy ---------------------------------------------------------
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the regularised incomplete beta (Numerical Recipes, 6.4)."""
+    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)),
+                   -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):  # fmt: skip
+            d = 1.0 + aa * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + aa / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with ``df`` degrees of freedom (``math.inf``: normal)."""
+    if df > 1e7:  # the normal, to print precision (and the beta fraction's range ends)
+        return 0.5 * math.erfc(-t / math.sqrt(2.0))
+    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The ``p`` quantile of Student's t (bisection on ``t_cdf``; 1e-10 is ample for print)."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p}")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < p:
+        high *= 2.0
+    for _ in range(200):
+        mid = (low + high) / 2.0
+        if t_cdf(mid, df) < p:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-10:
+            break
+    return (low + high) / 2.0
+
+
+def t_interval(
+    values: Sequence[float], confidence: float = CONFIDENCE
 ) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of the mean; None for fewer than two values.
-
-    Seeded, so a report rewritten from the same rows prints the same interval."""
+    """Student-t interval of the mean; None for fewer than two values."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) < 2:
         return None
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(samples, len(x)))].mean(axis=1)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    return float(low), float(high)
+    half = t_quantile(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    return float(x.mean() - half), float(x.mean() + half)
+
+
+# -- over seeds -------------------------------------------------------------------------
 
 
 def estimate(values: Sequence[float], paired: bool = False) -> Estimate:
+    """Mean, sample standard deviation and Student-t interval over seeds."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) == 0:
         raise ValueError("no values to estimate from")
-    interval = bootstrap_interval(x)
+    interval = t_interval(x)
     return Estimate(
         mean=float(x.mean()),
         std=float(x.std(ddof=1)) if len(x) > 1 else None,
@@ -68,12 +176,12 @@ def estimate(values: Sequence[float], paired: bool = False) -> Estimate:
     )
 
 
-def gain(cell: Mapping[int, float], baseline: Mapping[int, float]) -> Estimate | None:
-    """The cell's score minus the baseline's, over seeds.
+def gain(cell: Mapping, baseline: Mapping) -> Estimate | None:
+    """The cell's score minus the baseline's, over seeds (keys: seeds or ``Unit`` pairs).
 
-    Paired when both were run with at least two common seeds: the interval is the
-    bootstrap of the per-seed differences. Otherwise the difference of means, with an
-    interval from resampling each side independently (None if either side has 1 seed)."""
+    Paired when both share at least two seeds: the t interval of the per-seed differences.
+    Otherwise the difference of means with Welch's interval (None if either side has one
+    seed): an unpaired comparison, noisier and said so (``paired`` False)."""
     if not cell or not baseline:
         return None
     common = sorted(set(cell) & set(baseline))
@@ -84,14 +192,221 @@ def gain(cell: Mapping[int, float], baseline: Mapping[int, float]) -> Estimate |
     diff = float(a.mean() - b.mean())
     if len(a) < 2 or len(b) < 2:
         return Estimate(diff, None, None, None, min(len(a), len(b)))
-    rng = np.random.default_rng(0)
-    boot = a[rng.integers(0, len(a), size=(BOOTSTRAP_SAMPLES, len(a)))].mean(1) - b[
-        rng.integers(0, len(b), size=(BOOTSTRAP_SAMPLES, len(b)))
-    ].mean(1)
-    tail = (1 - CONFIDENCE) / 2
-    low, high = np.quantile(boot, [tail, 1 - tail])
-    std = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))  # of the difference
-    return Estimate(diff, std, float(low), float(high), min(len(a), len(b)))
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if se > 0 else math.inf
+    half = t_quantile(0.5 + CONFIDENCE / 2, df) * se
+    return Estimate(diff, se, diff - half, diff + half, min(len(a), len(b)))
+
+
+# -- over seeds and evaluation examples -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """One cell's predictions on its evaluation split, one row per trained student."""
+
+    labels: np.ndarray  # (examples,) gold label ids
+    by_unit: Mapping[Unit, np.ndarray]  # (teacher seed, student seed) -> (examples,) label ids
+    metric: str  # the primary metric's name (plugin_api.metrics)
+    oos_label: int | None = None
+
+
+def batch_metric(metric: str, oos_label: int | None = None) -> Callable:
+    """``(gold, pred) -> scores``: the metric of each row of two (batch, examples) arrays."""
+
+    def confusion(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+        rows = np.arange(len(gold))[:, None] * (k * k)
+        codes = (rows + gold * k + pred).ravel()
+        return np.bincount(codes, minlength=len(gold) * k * k).reshape(len(gold), k, k)
+
+    def accuracy(gold, pred):
+        return (gold == pred).mean(axis=1)
+
+    def mcc(gold, pred):
+        k = int(max(gold.max(), pred.max())) + 1
+        c = confusion(gold, pred, k).astype(np.float64)
+        t, p, n = c.sum(2), c.sum(1), c.sum((1, 2))
+        correct = np.trace(c, axis1=1, axis2=2)
+        cov_yp = correct * n - (t * p).sum(1)
+        denom = np.sqrt((n * n - (t * t).sum(1)) * (n * n - (p * p).sum(1)))
+        return np.divide(cov_yp, denom, out=np.zeros_like(cov_yp), where=denom > 0)
+
+    def macro_f1(gold, pred):
+        k = int(max(gold.max(), pred.max())) + 1
+        c = confusion(gold, pred, k).astype(np.float64)
+        tp = np.diagonal(c, axis1=1, axis2=2)
+        both = c.sum(2) + c.sum(1)
+        f1 = np.divide(2 * tp, both, out=np.zeros_like(tp), where=both > 0)
+        present = both > 0
+        return (f1 * present).sum(1) / np.maximum(present.sum(1), 1)
+
+    def inscope_accuracy(gold, pred):
+        keep = gold != oos_label if oos_label is not None else np.ones_like(gold, dtype=bool)
+        return ((gold == pred) & keep).sum(1) / np.maximum(keep.sum(1), 1)
+
+    def oos_recall(gold, pred):
+        if oos_label is None:
+            return np.zeros(len(gold))
+        keep = gold == oos_label
+        return ((pred == oos_label) & keep).sum(1) / np.maximum(keep.sum(1), 1)
+
+    functions = {"accuracy": accuracy, "mcc": mcc, "macro_f1": macro_f1,
+                 "inscope_accuracy": inscope_accuracy, "oos_recall": oos_recall}  # fmt: skip
+    if metric not in functions:
+        raise KeyError(f"no per-example statistics for metric {metric!r}")
+    return functions[metric]
+
+
+def _units(a: Predictions, b: Predictions | None) -> list[Unit]:
+    return sorted(set(a.by_unit) & set(b.by_unit)) if b is not None else sorted(a.by_unit)
+
+
+def _scores(score, gold: np.ndarray, preds: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Scores of each unit's predictions on each resample: (units, resamples)."""
+    return np.stack([score(gold[idx], p[idx]) for p in preds])
+
+
+def crossed(
+    a: Predictions,
+    b: Predictions | None = None,
+    *,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+    scale: float = 100.0,
+    confidence: float = CONFIDENCE,
+    closed_form: bool = True,
+) -> Estimate | None:
+    """The mean score of ``a`` (or ``a`` minus ``b``, paired by unit and by example) with an
+    interval over its seeds and its evaluation examples (see the module docstring). None
+    when ``b`` shares no unit with ``a`` or their evaluation labels differ. ``scale``: 100
+    prints scores as percentages. Seeded: the same predictions give the same interval.
+    ``closed_form`` False resamples accuracy too (the tests compare the two)."""
+    units = _units(a, b)
+    if not units or (b is not None and not np.array_equal(a.labels, b.labels)):
+        return None
+    gold = np.asarray(a.labels, dtype=np.int64)
+    n_ex = len(gold)
+    pa = np.stack([np.asarray(a.by_unit[u], dtype=np.int64) for u in units])
+    pb = np.stack([np.asarray(b.by_unit[u], dtype=np.int64) for u in units]) if b else None
+    score = batch_metric(a.metric, a.oos_label)
+    m = len(units)
+    full = np.arange(n_ex)[None, :]
+    per_unit = _scores(score, gold, pa, full)[:, 0]
+    if pb is not None:
+        per_unit = per_unit - _scores(score, gold, pb, full)[:, 0]
+    per_unit = scale * per_unit
+    mean = float(per_unit.mean())
+
+    # seed part: per-teacher means when there are several teachers, else per-seed values
+    teachers = sorted({u[0] for u in units})
+    if len(teachers) >= 2:
+        groups = [per_unit[[i for i, u in enumerate(units) if u[0] == t]].mean() for t in teachers]
+        v_seed, df_seed = float(np.var(groups, ddof=1)) / len(groups), len(groups) - 1
+    elif m >= 2:
+        v_seed, df_seed = float(per_unit.var(ddof=1)) / m, m - 1
+    else:
+        v_seed, df_seed = 0.0, math.inf
+
+    # example part: A (same examples for every unit) and C (independent per unit)
+    if a.metric == "accuracy" and closed_form:  # linear: the bootstrap's limit in closed form
+        d = (pa == gold).astype(np.float64) - ((pb == gold) if pb is not None else 0.0)
+        d *= scale
+        shared = float(d.mean(0).var(ddof=1)) / n_ex if n_ex > 1 else 0.0
+        independent = float(d.var(axis=1, ddof=1).sum()) / (m * m * n_ex) if n_ex > 1 else 0.0
+    else:
+        rng = np.random.default_rng(seed)
+        chunk = max(1, 200_000 // max(n_ex, 1))
+        same, apart = [], []
+        for start in range(0, samples, chunk):
+            size = min(chunk, samples - start)
+            idx = rng.integers(0, n_ex, size=(size, n_ex))
+            one = _scores(score, gold, pa, idx)
+            if pb is not None:
+                one = one - _scores(score, gold, pb, idx)
+            same.append(scale * one.mean(0))
+            each = [rng.integers(0, n_ex, size=(size, n_ex)) for _ in range(m)]
+            own = np.stack([score(gold[i], p[i]) for p, i in zip(pa, each, strict=True)])
+            if pb is not None:
+                own = own - np.stack([score(gold[i], p[i]) for p, i in zip(pb, each, strict=True)])
+            apart.append(scale * own.mean(0))
+        shared = float(np.concatenate(same).var(ddof=1))
+        independent = float(np.concatenate(apart).var(ddof=1))
+    v_examples = shared if m == 1 else max(0.0, (shared - independent) * m / (m - 1))
+
+    variance = v_seed + v_examples
+    if variance <= 0:
+        low = high = mean
+    else:
+        # Satterthwaite: the seed part has df_seed degrees of freedom, the example part many
+        df = variance**2 / (v_seed**2 / df_seed) if v_seed > 0 else math.inf
+        half = t_quantile(0.5 + confidence / 2, df) * math.sqrt(variance)
+        low, high = mean - half, mean + half
+    p_value, test = paired_p_value(a, b, units) if b is not None else (None, "")
+    return Estimate(
+        mean=mean,
+        std=float(per_unit.std(ddof=1)) if m > 1 else None,
+        low=low,
+        high=high,
+        n=m,
+        paired=b is not None,
+        method=CROSSED if m > 1 else EXAMPLES,
+        teachers=len(teachers),
+        examples=n_ex,
+        p_value=p_value,
+        test=test,
+    )
+
+
+def paired_p_value(
+    a: Predictions, b: Predictions, units: Sequence[Unit] | None = None, seed: int = 0
+) -> tuple[float, str]:
+    """Two-sided p-value that ``a`` and ``b`` predict equally well on these examples.
+
+    Accuracy: exact McNemar, the examples one gets right and the other wrong pooled over
+    the paired units (each such example is +1 or -1 with probability 1/2 under the null).
+    Other metrics: a paired permutation test swapping the two predictions of each example of
+    each unit at random (``PERMUTATIONS`` draws, seeded)."""
+    units = list(units if units is not None else _units(a, b))
+    gold = np.asarray(a.labels, dtype=np.int64)
+    pa = np.stack([np.asarray(a.by_unit[u], dtype=np.int64) for u in units])
+    pb = np.stack([np.asarray(b.by_unit[u], dtype=np.int64) for u in units])
+    if a.metric == "accuracy":
+        ra, rb = pa == gold, pb == gold
+        return mcnemar_exact(int((ra & ~rb).sum()), int((~ra & rb).sum())), "exact McNemar"
+    score = batch_metric(a.metric, a.oos_label)
+    full = np.arange(len(gold))[None, :]
+
+    def statistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # (units, draws, examples)
+        return np.mean(
+            [score(np.broadcast_to(gold, xi.shape), xi) - score(np.broadcast_to(gold, yi.shape), yi)
+             for xi, yi in zip(x, y, strict=True)], axis=0,
+        )  # fmt: skip
+
+    observed = statistic(pa[:, full[0]][:, None, :], pb[:, full[0]][:, None, :])[0]
+    rng = np.random.default_rng(seed)
+    hits, chunk = 0, max(1, 100_000 // max(len(gold), 1))
+    for start in range(0, PERMUTATIONS, chunk):
+        size = min(chunk, PERMUTATIONS - start)
+        swap = rng.random((len(units), size, len(gold))) < 0.5
+        x = np.where(swap, pb[:, None, :], pa[:, None, :])
+        y = np.where(swap, pa[:, None, :], pb[:, None, :])
+        hits += int((np.abs(statistic(x, y)) >= abs(observed) - 1e-12).sum())
+    return (hits + 1) / (PERMUTATIONS + 1), "paired permutation"
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p-value: ``only_a`` examples right by the first model alone,
+    ``only_b`` by the second alone; binomial(only_a + only_b, 1/2), doubled smaller tail."""
+    n, k = only_a + only_b, min(only_a, only_b)
+    if n == 0:
+        return 1.0
+    log_half = n * math.log(0.5)
+    tail = sum(
+        math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + log_half)
+        for i in range(k + 1)
+    )
+    return min(1.0, 2.0 * tail)
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
+import numpy as np
 import pytest
 from distill_bench.report.columns import gain_text, sort_entries
 from distill_bench.report.entries import TEACHER_MARK, leaderboards, variant_boards
@@ -149,29 +151,32 @@ def test_render_markdown_has_a_github_table(rows):
         "acc (dev)",
         "gain vs ce-hard [95% CI]",
         "% of teacher",
+        "% of teacher above chance",
         "params",
         "compression",
         "CPU sent/s",
         "speed-up",
         "latency p50 (ms)",
         "Pareto (size, latency)",
-        "seeds",
+        "seeds × teachers; examples",
     ]
     assert all(set(c) <= {"-", ":"} and c for c in cells(table[1]))  # the |---| rule
-    assert len(cells(table[1])) == 14
+    assert len(cells(table[1])) == 15
     body = [cells(line) for line in table[2:]]
     assert [b[1] for b in body] == [TEACHER_MARK, "bilstm", "mlp"]
     teacher, bilstm, mlp = body
     assert teacher[4] == "90.0" and teacher[6] == "100.0"
-    assert teacher[7] == "4.00M"
+    assert teacher[8] == "4.00M"
     assert mlp[4] == "82.0 ± 2.8"
     assert mlp[5] == "" and bilstm[5] == ""  # no ce-hard mlp to compare with; bilstm is ce-hard
-    assert mlp[12] == "size, latency"
+    assert mlp[13] == "size, latency"
     assert mlp[6] == "91.1"
-    assert mlp[8] == "4.0x" and mlp[10] == "11.0x"
-    assert mlp[9] == "1,100 ±20% (noisy)"
-    assert mlp[13] == "2"
-    assert bilstm[8] == "2.0x" and bilstm[10] == "5.0x"
+    assert mlp[7] == ""  # rows without a chance level: no chance-corrected retention
+    assert mlp[9] == "4.0x" and mlp[11] == "11.0x"
+    assert mlp[10] == "1,100 ±20% (noisy)"
+    # 2 seeds, a teacher per seed (no teacher_seed in the rows), no per-example predictions
+    assert mlp[14] == "2 × 2; -"
+    assert bilstm[9] == "2.0x" and bilstm[11] == "5.0x"
 
 
 def test_render_markdown_lists_failed_and_dropped_cells(rows):
@@ -345,3 +350,77 @@ def test_csv_and_json_exports_hold_raw_values(seed_rows):
     table = list(csv.DictReader(io.StringIO(render_csv(seed_rows, ["student", "score"]))))
     assert list(table[0]) == ["dataset", "variant", "student", "score"]
     assert len(table) == 5
+
+
+def _per_example(rng, gold, right: float, chance: float = 0.5) -> dict:
+    pred = np.where(rng.random(len(gold)) < right, gold, 1 - gold)
+    return {
+        "eval_labels": gold.tolist(),
+        "eval_predictions": pred.tolist(),
+        "chance": chance,
+        "primary": float((pred == gold).mean()),
+    }
+
+
+def _teacher_seed_rows(rng, gold):
+    """Three teachers (seeds 0-2) of 0.90, 0.86, 0.82, each distilled into two seeds of a
+    kd-soft and a ce-hard mlp; the kd-soft ones get 40 more of 1,000 examples right."""
+    out = []
+    for t, t_right in enumerate((0.90, 0.86, 0.82)):
+        teacher = row("teacher", "", 0, measurements(4_000_000, 100.0), seed=t)
+        out.append(
+            replace(
+                teacher, key=f"t{t}", metrics=teacher.metrics | _per_example(rng, gold, t_right)
+            )
+        )
+        for s in (0, 1):
+            base = _per_example(rng, gold, 0.75)
+            better = list(base["eval_predictions"])
+            wrong = [i for i, (p, g) in enumerate(zip(better, gold, strict=True)) if p != g][:40]
+            for i in wrong:
+                better[i] = int(gold[i])
+            kd = base | {"eval_predictions": better, "primary": base["primary"] + 0.04}
+            for loss, metrics in (("ce-hard", base), ("kd-soft", kd)):
+                r = row("student", "mlp", 0, measurements(1_000_000, 1000.0), seed=s, loss=loss)
+                out.append(replace(r, key=f"{loss}{t}{s}", metrics=r.metrics | metrics,
+                                   config={"teacher_seed": t}))  # fmt: skip
+    return out
+
+
+def test_several_teachers_each_student_against_its_own_teacher():
+    """% of teacher (raw and above chance) divides by the teacher the student learnt from;
+    the entry says 2 seeds x 3 teachers x 1,000 examples and separates the spreads."""
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 1000)
+    rows = _teacher_seed_rows(rng, gold)
+    board = leaderboards(rows)["sst2"]
+    teacher = board[0]
+    assert teacher.role == "teacher" and teacher.seeds == 3 and teacher.teachers == 3
+    kd = next(e for e in board if e.loss == "kd-soft")
+    assert kd.seeds == 6 and kd.teachers == 3 and kd.examples == 1000
+    teachers = {r.seed: 100 * r.metrics["primary"] for r in rows if r.role == "teacher"}
+    units = [(r.config["teacher_seed"], 100 * r.metrics["primary"]) for r in rows
+             if r.loss == "kd-soft"]  # fmt: skip
+    assert kd.pct_teacher == pytest.approx(np.mean([100 * v / teachers[t] for t, v in units]))
+    assert kd.retention == pytest.approx(
+        np.mean([100 * (v - 50) / (teachers[t] - 50) for t, v in units])
+    )
+    assert kd.chance == pytest.approx(50.0)
+    assert kd.teacher_spread is not None and kd.student_spread is not None
+    # the gain is paired by (teacher seed, seed) and example: +4 points on every unit
+    assert kd.gain.mean == pytest.approx(4.0) and kd.gain.excludes_zero
+    assert kd.gain.teachers == 3 and kd.gain.examples == 1000 and kd.gain.test == "exact McNemar"
+    assert kd.score_crossed.low < kd.score < kd.score_crossed.high
+    md = render_markdown("t", rows)
+    assert "6 × 3; 1000" in md and "6 seeds (3 teachers) x 1000 examples" in md
+
+
+def test_rows_without_per_example_predictions_fall_back_to_seeds(rows):
+    """Rows written before per-example predictions were stored: t intervals over seeds."""
+    rows = rows + [
+        row("student", "mlp", 0.79, measurements(1_000_000, 1000.0), seed=0, loss="ce-hard"),
+        row("student", "mlp", 0.80, measurements(1_000_000, 1000.0), seed=1, loss="ce-hard"),
+    ]
+    mlp = next(e for e in leaderboards(rows)["sst2"] if e.student == "mlp" and e.loss == "kd-soft")
+    assert mlp.gain.method == "t over seeds" and mlp.gain.paired and mlp.examples == 0
+    assert mlp.score_crossed is None

@@ -16,13 +16,15 @@ def test_write_plots_png_and_svg_when_asked(tmp_path):
         row("teacher", "", 0.50, measurements(4_000_000, 100.0, p50=8.0), dataset="cola"),
     ]
     links = write_plots(rows, tmp_path, "tiny", svg=True)
-    assert [path for _, path in links] == [f"tiny-{f[0]}.png" for f in FIGURES]
-    for (_, path), figure in zip(links, FIGURES, strict=True):
+    # rows without a chance level: no retention figure
+    drawn = [f for f in FIGURES if f[0] != "retention-vs-params"]
+    assert [path for _, path in links] == [f"tiny-{f[0]}.png" for f in drawn]
+    for (_, path), figure in zip(links, drawn, strict=True):
         png = tmp_path / path
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         svg = png.with_suffix(".svg").read_text()
         assert "<svg" in svg and "teacher tiny-bert" in svg and "sst2" in svg and "cola" in svg
-        has_frontier = figure[-1] is not None
+        has_frontier = figure[6] is not None
         assert ("Pareto frontier" in svg) == has_frontier
     assert write_plots([], tmp_path, "empty") == []
 
@@ -35,3 +37,30 @@ def test_write_plots_writes_svg_only_when_asked(tmp_path):
     links = write_plots(rows, tmp_path, "tiny")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(path for _, path in links)
     assert not list(tmp_path.glob("*.svg"))
+
+
+def test_every_figure_draws_each_points_interval():
+    """Each figure's y interval brackets its point: the score's seeds + examples interval,
+    carried through % of teacher and % above chance by the same ratio as the point."""
+    from dataclasses import replace
+
+    import numpy as np
+    from distill_bench.report.entries import leaderboards
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 500)
+
+    def with_predictions(r, right):
+        pred = np.where(rng.random(500) < right, gold, 1 - gold)
+        extra = {"eval_labels": gold.tolist(), "eval_predictions": pred.tolist(),
+                 "chance": 0.5, "primary": float((pred == gold).mean())}  # fmt: skip
+        return replace(r, metrics=r.metrics | extra)
+
+    rows = [
+        with_predictions(row("teacher", "", 0, measurements(4_000_000, 100.0)), 0.9),
+        with_predictions(row("student", "mlp", 0, measurements(1_000_000, 1000.0)), 0.8),
+    ]
+    student = leaderboards(rows)["sst2"][1]
+    for suffix, _, _, y, *_, bars in FIGURES:
+        low, high = bars(student)
+        assert low < y(student) < high, suffix
