@@ -1,6 +1,8 @@
 """``bench store check``: is the results store sound, and what it holds (rows per matrix, ok
 and failed); ``bench store recover``: copy a damaged store's readable rows into a new file
-(``distill_bench.store.recover``). Neither writes the store it reads.
+(``distill_bench.store.recover``). Neither writes the store it reads. ``bench store import``:
+load a leaderboard's committed rows file (``leaderboards/<matrix>.rows.json``) into the store,
+so ``bench report`` rewrites that page on a machine that never ran it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from distill_bench.execute.api import STORE_FILE
 from distill_bench.plugin_api.errors import BenchError
 from distill_bench.store.integrity import check
 from distill_bench.store.recover import recover
-from distill_bench.store.results import schema_problem, stored_counts
+from distill_bench.store.results import Store, schema_problem, stored_counts
+from distill_bench.store.rows_file import read_rows_file
 
 _LISTED = 20  # SQLite's findings printed by `bench store check` (the error line quotes 3)
 
@@ -52,6 +55,15 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    matrix, rows = read_rows_file(Path(args.file))  # all read before anything is written
+    store = Store(Path(args.results_dir) / STORE_FILE)
+    for row in rows:
+        store.put(row)
+    console().print(f"imported {len(rows)} rows of {matrix} from {args.file} into {store.path}")
+    return 0
+
+
 def cmd_recover(args) -> int:
     done = recover(store_path(args), Path(args.out))
     out = console()
@@ -79,7 +91,9 @@ def cmd_recover(args) -> int:
 
 
 def add_store_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("store", help="check the results store, or recover a damaged one")
+    p = sub.add_parser(
+        "store", help="check the results store, recover a damaged one, or import a rows file"
+    )
     store_sub = p.add_subparsers(dest="store_command", required=True)
     c = store_sub.add_parser(
         "check", help="check the results store (SQLite's quick check) and count its rows"
@@ -97,6 +111,12 @@ def add_store_parser(sub: argparse._SubParsersAction) -> None:
     _add_results_dir(r)
     r.add_argument("--out", required=True, metavar="NEW", help="the new store (must not exist)")
     r.set_defaults(func=cmd_recover)
+    i = store_sub.add_parser(
+        "import", help="load a leaderboard's rows file (leaderboards/NAME.rows.json) into the store"
+    )
+    _add_results_dir(i)
+    i.add_argument("file", help="a rows file bench run or bench report wrote")
+    i.set_defaults(func=cmd_import)
 
 
 def _add_results_dir(p: argparse.ArgumentParser) -> None:

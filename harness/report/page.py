@@ -3,7 +3,8 @@
 ``planned_rows`` picks the store's rows of a plan's cells; ``preamble`` is the results-page
 header (matrix, how to reproduce, hardware, budget, time) made from the rows themselves;
 ``write_leaderboard`` writes ``<results_dir>/leaderboards/<matrix>.md`` (or ``.csv`` /
-``.json``) with its plots in ``leaderboards/plots/``. It prints nothing: the caller says
+``.json``) with its plots in ``leaderboards/plots/`` and, beside a markdown page, the rows it
+shows (``<matrix>.rows.json``: the page re-renders from them alone, ``page_markdown``). It prints nothing: the caller says
 what was written. Pure: no torch.
 """
 
@@ -24,6 +25,7 @@ from distill_bench.report.render import (
     total_compute_seconds,
 )
 from distill_bench.store.results import ResultRow, Store
+from distill_bench.store.rows_file import ROWS_SUFFIX, write_rows_file
 
 LEADERBOARDS = "leaderboards"  # under the results dir: the pages bench writes
 PLOTS = "plots"  # under LEADERBOARDS: their figures, linked relative to the page
@@ -70,7 +72,9 @@ def preamble(plan: Plan, rows: Sequence[ResultRow]) -> str:
         + (
             f" (students; one teacher from seed {b.teacher_seed})"
             if b.teacher_seed is not None
-            else ""
+            else f" (students), teacher seeds {list(m.teacher_seeds)}"
+            if m.teacher_seeds is not None
+            else " (one teacher per seed)"
         )
         + ".",
         f"Time: {total_compute_seconds(rows) / 60:.1f} min of stage compute (each shared stage counted "
@@ -119,14 +123,26 @@ def write_leaderboard(
             links = [(caption, f"{PLOTS}/{name}") for caption, name in written]
         except BenchError as exc:  # matplotlib is optional: the tables still get written
             note = str(exc)
-    markdown = render_markdown(
+    _write_atomic(out, page_markdown(plan, rows, links, names=names, sort=sort))
+    # the rows beside the page: it re-renders from them alone (store/rows_file.py)
+    write_rows_file(out_dir / f"{plan.matrix.name}{ROWS_SUFFIX}", plan.matrix.name, rows)
+    return WrittenLeaderboard(out, fmt, rows, others, note)
+
+
+def page_markdown(
+    plan: Plan,
+    rows: Sequence[ResultRow],
+    plots: Sequence[tuple[str, str]] = (),
+    names: Sequence[str] | None = None,
+    sort: str | None = None,
+) -> str:
+    """The leaderboard page of ``plan`` from ``rows``; ``plots``: (caption, link) pairs."""
+    return render_markdown(
         f"Leaderboard: {plan.matrix.name}",
         rows,
         dropped=[(d.label, d.reason) for d in plan.dropped],
         preamble=preamble(plan, rows),
         names=names,
         sort=sort,
-        plots=links,
+        plots=plots,
     )
-    _write_atomic(out, markdown)
-    return WrittenLeaderboard(out, fmt, rows, others, note)
