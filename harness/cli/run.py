@@ -22,6 +22,9 @@ from distill_bench.cli.report import (
 )
 from distill_bench.execute.api import check_planned, open_store, run_planned, stored_statuses
 from distill_bench.plugin_api.progress import PrintProgress, RichProgress
+from distill_bench.report.page import planned_rows
+from distill_bench.report.render import row_label
+from distill_bench.report.timing import breakdown_text, slowest_rows
 
 
 def print_plan(plan, cache, statuses: dict[str, str], out) -> None:
@@ -87,7 +90,13 @@ def cmd_run(args) -> int:
         progress=RichProgress(out) if out.is_terminal else PrintProgress(),
     )
     seconds = time.perf_counter() - started
-    write_and_show_leaderboard(matrix.plan, open_store(args.results_dir), args, out)
+    store = open_store(args.results_dir)
+    write_and_show_leaderboard(matrix.plan, store, args, out)
+    rows = planned_rows(matrix.plan, store)[0]
+    if rows:  # where the time of the rows on the page went, shared stages counted once
+        out.print(f"stage compute: {breakdown_text(rows)}")
+        slowest = "; ".join(f"{row_label(r)} {s:.0f} s" for r, s in slowest_rows(rows))
+        out.print(f"slowest rows: {slowest}")
     computed = ", ".join(f"{k} {v}" for k, v in summary.computed.items()) or "nothing (all cached)"
     out.print(
         f"{summary.ok} rows ok, {summary.failed} failed, {summary.skipped} already in the store; "

@@ -24,6 +24,7 @@ from distill_bench.report.render import (
     render_markdown,
     total_compute_seconds,
 )
+from distill_bench.report.timing import breakdown_text
 from distill_bench.store.results import ResultRow, Store
 from distill_bench.store.rows_file import ROWS_SUFFIX, write_rows_file
 
@@ -78,7 +79,8 @@ def preamble(plan: Plan, rows: Sequence[ResultRow]) -> str:
         )
         + ".",
         f"Time: {total_compute_seconds(rows) / 60:.1f} min of stage compute (each shared stage counted "
-        f"once), rows written {stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} UTC.",
+        f"once{': ' + breakdown_text(rows) if rows else ''}), rows written "
+        f"{stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} UTC.",
     ]
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from distill_bench.report.columns import (
     sort_entries,
 )
 from distill_bench.report.entries import Entry, leaderboards, variant_boards
+from distill_bench.report.timing import compute_seconds
 from distill_bench.store.results import ResultRow
 
 
@@ -173,9 +174,4 @@ def rich_tables(rows: Sequence[ResultRow], names: Sequence[str] | None = None, s
 
 def total_compute_seconds(rows: Iterable[ResultRow]) -> float:
     """Each stage counted once, however many rows share it."""
-    seen: dict[tuple[str, str], float] = {}
-    for row in rows:
-        for stage, t in row.timings.items():
-            if isinstance(t, dict) and t.get("seconds") is not None:
-                seen[(stage, t["key"])] = t["seconds"]
-    return sum(seen.values())
+    return sum(compute_seconds(rows).values())
