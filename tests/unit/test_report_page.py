@@ -61,7 +61,11 @@ def test_markdown_goes_to_leaderboards_with_png_plots_beside_it(rows, tmp_path):
     assert [p.suffix for p in plots] == [".png"] * 3  # SVG only when asked
     for p in plots:
         assert f"](plots/{p.name})" in page  # linked relative to the page
-    assert sorted(p.name for p in (tmp_path / "leaderboards").iterdir()) == ["m.md", "m.rows.json", "plots"]
+    assert sorted(p.name for p in (tmp_path / "leaderboards").iterdir()) == [
+        "m.md",
+        "m.rows.json",
+        "plots",
+    ]
 
 
 def test_svg_when_asked_and_no_plots_when_not_wanted(rows, tmp_path):
