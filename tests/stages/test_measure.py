@@ -211,3 +211,48 @@ def test_noise_guard_allows_load_on_the_cores_left_free(monkeypatch):
     assert out["passes"] == 4 and out["discarded"] == 1 and not out["noisy"]
     monkeypatch.setattr(m, "_timed", fake_timed([0.5] * 6))
     assert m.guarded_passes(lambda: (10, None), GUARD)["noisy"]  # 2 threads: no core free
+
+
+def test_onnx_export_of_a_bilstm_keeps_the_exporters_native_noise_out_of_the_terminal(
+    tiny_teacher_dir, tmp_path, capfd
+):
+    """torch's TorchScript exporter prints C++ shape-inference warnings for a BiLSTM's
+    packed sequences (prim::PackPadded) straight to file descriptor 2, past Python's
+    warnings filters: the export swallows those lines, and still passes on others."""
+    from distill_bench.stages.measure.variants import export_onnx
+
+    tok = load_wordpiece(tiny_teacher_dir / "tokenizer.json")
+    spec = load_registry().get("students", "bilstm")
+    options = spec.resolve({"embedding_dim": 8, "hidden_size": 8}, "test")
+    ctx = StudentContext(num_labels=2, tokenizer=tok)
+    model = spec.factory(options, ctx)
+    ids = [[5, 6, 7, 8], [9, 10], [11, 12, 13]]  # ragged: the padded batch packs
+    input_ids = torch.zeros(3, 4, dtype=torch.long)
+    mask = torch.zeros(3, 4, dtype=torch.long)
+    for i, row in enumerate(ids):
+        input_ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
+    example = {"input_ids": input_ids, "attention_mask": mask}
+    capfd.readouterr()
+
+    def logits(m, b):
+        return m(b["input_ids"], b["attention_mask"])["logits"]
+
+    export_onnx(model, logits, example, tmp_path / "bilstm.onnx")
+    err = capfd.readouterr().err
+    assert "PackPadded" not in err and "ShapeInference" not in err, err
+
+
+def test_native_stderr_passes_on_what_is_not_the_exporters_noise(capfd):
+    import os
+
+    from distill_bench.stages.annotation.onnx import EXPORTER_NOISE, native_stderr_without
+
+    noise = (
+        "[W1129 shape_type_inference.cpp:1994] Warning: The shape inference of "
+        "prim::PackPadded type is missing, so it may result in wrong shape inference\n"
+    )
+    with native_stderr_without(EXPORTER_NOISE):
+        os.write(2, noise.encode())
+        os.write(2, b"Warning: a constant folded to float64; cast your inputs\n")
+    err = capfd.readouterr().err
+    assert "PackPadded" not in err and "cast your inputs" in err

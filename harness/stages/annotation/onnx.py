@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import re
+import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -133,6 +137,39 @@ def quiet_loggers(*names: str):
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+# what torch's TorchScript exporter prints for an RNN's packed sequences: C++ warnings that
+# the graph's shapes may be inferred wrongly, which export_onnx checks itself by comparing
+# the exported model's logits with torch's on a padded batch
+EXPORTER_NOISE = re.compile(
+    r"shape_type_inference\.cpp.*The shape inference of prim::(PackPadded|PadPacked) type is missing"
+)
+
+
+@contextlib.contextmanager
+def native_stderr_without(noise: re.Pattern):
+    """Hold what C++ code writes to file descriptor 2 while the block runs (it goes past
+    Python's warnings filters and loggers), then pass on every line but ``noise``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [
+                line
+                for line in held.read().decode(errors="replace").splitlines(keepends=True)
+                if not noise.search(line)
+            ]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
 
 def inference_session(path: Path):

@@ -20,7 +20,9 @@ import numpy as np
 import torch
 from distill_bench.matrix.model import MEASURE_VARIANTS as VARIANTS
 from distill_bench.stages.annotation.onnx import (
+    EXPORTER_NOISE,
     inference_session,
+    native_stderr_without,
     onnx_file_bytes,
     quantize_onnx,
     quiet_loggers,
@@ -99,7 +101,11 @@ def export_onnx(model: nn.Module, logits_fn: Callable, example: dict, path: Path
     errors = []
     for dynamo in (True, False):
         try:
-            with warnings.catch_warnings(), quiet_loggers("torch.onnx"):
+            with (
+                warnings.catch_warnings(),
+                quiet_loggers("torch.onnx"),
+                native_stderr_without(EXPORTER_NOISE),
+            ):
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
                     wrapped,
