@@ -20,6 +20,7 @@ STAGE_VERSIONS = {
     "student": 3,  # 3: the teacher-confidence filter on the transfer set
     "measure": 2,  # 2: steady allocator in the measuring subprocess (small models were 2-3x slow)
     "features": 1,
+    "timing": 1,  # a model's speed and memory, shared by the rows of one architecture
     "tokens": 1,  # a transfer set's student token ids, memory-mapped (stages/student/token_ids.py)
 }
 

@@ -60,3 +60,33 @@ def test_variants_diagnostics_and_reports_from_a_tiny_run(bench_env, tiny_teache
     assert len(csv_text.splitlines()) == 1 + 3 * 3  # header, 3 entries x (fp32 + 2 variants)
     assert main(["report", "--matrix", str(matrix), "--results-dir", str(results),
                  "--columns", "nope"]) == 2  # fmt: skip
+
+
+def test_an_architecture_is_timed_once_and_its_rows_share_the_figures(
+    bench_env, tiny_teacher_dir, tmp_path
+):
+    """Two seeds of the mlp are one architecture: one timing, read by both rows; the
+    bilstm and the teacher are timed apart. Speed is the architecture's; scores stay each
+    row's own."""
+    text = (
+        tiny_matrix_text(tiny_teacher_dir, losses=("kd-soft",))
+        .replace("seeds = [0]", "seeds = [0, 1]")
+        .replace("student_lr = 1e-2", "student_lr = 1e-2\nteacher_seed = 0")
+    )
+    matrix = tmp_path / "tiny.toml"
+    matrix.write_text(text)
+    results = bench_env["results"]
+    assert main(["run", "--matrix", str(matrix), "--results-dir", str(results), "--no-plots"]) == 0
+    rows = Store(results / "bench.sqlite").rows("tiny")
+    keys = {}
+    for r in rows:
+        keys.setdefault(r.student if r.role == "student" else "teacher", set()).add(
+            r.measurements["timing_key"]
+        )
+    assert {k: len(v) for k, v in keys.items()} == {"teacher": 1, "mlp": 1, "bilstm": 1}
+    assert len(set.union(*keys.values())) == 3
+    timings = list((bench_env["cache"] / "timing").iterdir())
+    assert len(timings) == 3
+    mlp = [r for r in rows if r.student == "mlp"]
+    assert len({r.measurements["cpu_throughput"]["median"] for r in mlp}) == 1
+    assert len({tuple(r.metrics["eval_predictions"]) for r in mlp}) > 1  # own scores

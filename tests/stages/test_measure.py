@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -256,3 +257,30 @@ def test_native_stderr_passes_on_what_is_not_the_exporters_noise(capfd):
         os.write(2, b"Warning: a constant folded to float64; cast your inputs\n")
     err = capfd.readouterr().err
     assert "PackPadded" not in err and "cast your inputs" in err
+
+
+def test_timing_key_is_the_architectures_not_the_weights(student_request, tmp_path):
+    """Retrained weights (another seed) keep the key; another thread count, option or
+    evaluation set changes it."""
+    import shutil
+
+    from distill_bench.stages.measure.stage import timing_key
+
+    ckpt = Path(student_request.ckpt_dir)
+    other = tmp_path / "other-seed"
+    shutil.copytree(ckpt, other)
+    for f in other.glob("*.safetensors"):  # same shapes, other values
+        from safetensors.numpy import load_file, save_file
+
+        tensors = {k: v + 1 for k, v in load_file(str(f)).items()}
+        save_file(tensors, str(f))
+    key = timing_key(student_request, ckpt)
+    assert timing_key(student_request, other) == key
+    threads = student_request.config | {"threads": 2}
+    assert timing_key(dataclasses.replace(student_request, config=threads), ckpt) != key
+    wider = student_request.options | {"hidden_size": 16}
+    assert timing_key(dataclasses.replace(student_request, options=wider), ckpt) != key
+    texts = student_request.texts[:-1]
+    assert timing_key(dataclasses.replace(student_request, texts=texts), ckpt) != key
+    isolated = student_request.config | {"isolate": True}  # where it runs changes nothing
+    assert timing_key(dataclasses.replace(student_request, config=isolated), ckpt) == key

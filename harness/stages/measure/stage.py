@@ -1,22 +1,33 @@
 """The measure stage: size, speed and memory of a saved model and its deployment variants.
 
-Not cached: every row measures its own model (a ``MeasureRequest`` run in this process
-or a fresh interpreter, as the matrix's ``[measure]`` says), and each variant is
-re-scored here on the evaluation split, with its agreement with the fp32 model's logits.
-A crash while measuring fails the row's ``measure`` stage, not the matrix.
+How fast a model runs and how much memory it takes depend on its architecture, its inputs,
+the settings and the machine, not on its trained weights, its loss or its seed: without
+deployment variants a model is timed once per ``timing_key`` (a ``MeasureRequest`` run in
+this process or a fresh interpreter, as the matrix's ``[measure]`` says), cached as a
+``timing`` stage, and every row sharing the key reads it. With variants each row is still
+measured whole, each variant re-scored here on the evaluation split with its agreement with
+the fp32 model's logits (their scores are the weights'). A crash while measuring fails the
+rows of that model, not the matrix.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import time
 from pathlib import Path
 
 import numpy as np
 from distill_bench.matrix.components import Component
+from distill_bench.matrix.keys import content_key
 from distill_bench.plugin_api.metrics import agreement_rate, score_task
 from distill_bench.plugin_api.tasks import TaskData
 from distill_bench.stages.context import StageContext, StageFailed
+from distill_bench.stages.measure.environment import environment
 from distill_bench.stages.measure.request import MeasureRequest, run_measurement
+from distill_bench.stages.teacher.stage import PREDICTIONS
+from distill_bench.store.cache import read_json, write_json
+from safetensors import safe_open
 
 
 def evaluation_metrics(task: TaskData, logits: np.ndarray) -> dict:
@@ -49,6 +60,58 @@ def per_example(task: TaskData, logits: np.ndarray) -> dict:
     return out
 
 
+TIMING = "timing.json"
+
+
+def _measured(request: MeasureRequest, isolate: bool) -> dict:
+    try:
+        return run_measurement(request, isolate=isolate)
+    except Exception as exc:  # a crash while measuring fails this row only
+        raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
+
+
+def _read_timing(entry: Path) -> dict:
+    return read_json(entry / TIMING)
+
+
+def parameter_shapes(ckpt: Path) -> dict[str, list[int]]:
+    """Every saved tensor's shape, read from the safetensors headers (no weights loaded)."""
+    shapes: dict[str, list[int]] = {}
+    for path in sorted(Path(ckpt).glob("*.safetensors")):
+        if path.name == PREDICTIONS:
+            continue
+        with safe_open(str(path), framework="np") as f:
+            for name in f.keys():  # noqa: SIM118 (safe_open is not a Mapping)
+                shapes[f"{path.name}:{name}"] = list(f.get_slice(name).get_shape())
+    return shapes
+
+
+def timing_key(request: MeasureRequest, ckpt: Path) -> str:
+    """What a model's speed and memory depend on, and not its trained weights: its
+    architecture (plugin, options, parameter shapes), the evaluation inputs it is timed on,
+    the measurement settings, the batch its training peak uses and the machine. Two seeds
+    or two losses of one student share it, so a matrix times each architecture once."""
+    env = environment()
+    config = {k: v for k, v in request.config.items() if k != "isolate"}
+    texts = hashlib.sha256("\0".join(request.texts).encode()).hexdigest()
+    return content_key(
+        "timing",
+        {
+            "role": request.role,
+            "plugin": request.plugin,
+            "options": request.options,
+            "num_labels": request.num_labels,
+            "shapes": parameter_shapes(ckpt),
+            "texts": texts,
+            "max_length": request.max_length,
+            "measure": config,
+            "train_batch_size": request.train_batch_size,
+            "machine": {k: env.get(k) for k in ("cpu", "cpu_count", "gpu")}
+            | {"torch": env["packages"].get("torch")},
+        },
+    )
+
+
 def measure_model(
     ctx: StageContext,
     role: str,
@@ -77,10 +140,17 @@ def measure_model(
         train_batch_size=batch,
     )
     started = time.perf_counter()
-    try:
-        result = run_measurement(request, isolate=measure.isolate)
-    except Exception as exc:  # a crash while measuring fails this row only
-        raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
+    if not measure.variants:  # speed and memory are the architecture's: timed once per key
+        key = timing_key(request, ckpt)
+
+        def compute(scratch: Path) -> dict:
+            write_json(scratch / TIMING, _measured(request, measure.isolate))
+            return {"role": role, "plugin": model.plugin}
+
+        result = copy.deepcopy(ctx.cached("timing", key, compute, _read_timing))
+        result["timing_key"] = key
+    else:  # each variant is re-scored on these weights: the row is measured whole
+        result = _measured(request, measure.isolate)
     for variant in result.get("variants", {}).values():
         logits = variant.pop("logits", None)  # scored here, not stored
         if logits is not None:
