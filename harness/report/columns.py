@@ -58,8 +58,10 @@ def _p_text(g: Estimate | None) -> str:
 
 
 def _n_text(e: Entry) -> str:
-    """What the entry's intervals rest on: "5 × 1; 872" (seeds x teachers; examples)."""
-    return f"{e.seeds} × {e.teachers}; {e.examples or '-'}"
+    """What the entry's intervals rest on: "5 × 3; 872" (student seeds per teacher x
+    teacher seeds; evaluation examples). A teacher entry is "1 × 3"."""
+    per_teacher = e.seeds / max(e.teachers, 1)
+    return f"{per_teacher:g} × {e.teachers}; {e.examples or '-'}"
 
 
 def _spread_text(e: Entry) -> str:

@@ -174,8 +174,8 @@ def test_render_markdown_has_a_github_table(rows):
     assert mlp[7] == ""  # rows without a chance level: no chance-corrected retention
     assert mlp[9] == "4.0x" and mlp[11] == "11.0x"
     assert mlp[10] == "1,100 ±20% (noisy)"
-    # 2 seeds, a teacher per seed (no teacher_seed in the rows), no per-example predictions
-    assert mlp[14] == "2 × 2; -"
+    # 2 seeds, a teacher each (no teacher_seed in the rows): 1 per teacher x 2; no predictions
+    assert mlp[14] == "1 × 2; -"
     assert bilstm[9] == "2.0x" and bilstm[11] == "5.0x"
 
 
@@ -412,7 +412,7 @@ def test_several_teachers_each_student_against_its_own_teacher():
     assert kd.gain.teachers == 3 and kd.gain.examples == 1000 and kd.gain.test == "exact McNemar"
     assert kd.score_crossed.low < kd.score < kd.score_crossed.high
     md = render_markdown("t", rows)
-    assert "6 × 3; 1000" in md and "6 seeds (3 teachers) x 1000 examples" in md
+    assert "2 × 3; 1000" in md and "6 seeds (3 teachers) x 1000 examples" in md
 
 
 def test_rows_without_per_example_predictions_fall_back_to_seeds(rows):
