@@ -279,7 +279,10 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
             for r in usable
         ),
         train_seconds=_median_or_none(_train_seconds(r) for r in usable),
-        transfer=group[0].metrics.get("transfer_composition", ""),
+        # each teacher seed subsamples its own data: "4,997 labelled / 4,998 labelled"
+        transfer=" / ".join(
+            sorted({r.metrics.get("transfer_composition", "") for r in group} - {""})
+        ),
         variant=variant,
         score_ci=(est.low, est.high) if est.low is not None else None,
         scores_by_unit=tuple(sorted(by_unit.items())),
@@ -353,7 +356,10 @@ def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
         boards[entry.dataset].append(entry)
     for dataset, entries in boards.items():
         boards[dataset] = _with_pareto(entries)
-        boards[dataset].sort(key=lambda e: (e.role != "teacher", e.teacher, -e.score))
+        # ties broken by name: the same rows in any order give the same page
+        boards[dataset].sort(
+            key=lambda e: (e.role != "teacher", e.teacher, -e.score, e.student, e.loss, e.augmenter)
+        )
     return dict(sorted(boards.items()))
 
 
