@@ -95,7 +95,7 @@ FIGURES = (
     ),
     (
         "retention-vs-params",
-        "Student score above chance as % of the teacher's above chance vs parameters",
+        "Score above chance as % of the teacher's, vs parameters",
         lambda e: e.params_total,
         lambda e: e.retention,
         "parameters (log)",
