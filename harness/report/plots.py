@@ -49,7 +49,10 @@ def _scaled(e: Entry, ratio) -> tuple[float, float] | None:
     """The score's interval through ``ratio`` (a monotone map of the score, as the entry's
     own ratio is of its mean); None when the entry has no interval or no ratio."""
     interval = _interval(e)
-    return None if interval is None else (ratio(e, interval[0]), ratio(e, interval[1]))
+    if interval is None:
+        return None
+    ends = ratio(e, interval[0]), ratio(e, interval[1])
+    return min(ends), max(ends)  # a teacher below chance turns the ratio around
 
 
 def _pct_of_teacher(e: Entry, score: float) -> float:
@@ -127,7 +130,8 @@ def _panel(
         interval = bars(e)
         if interval is not None:  # the 95% interval: which differences are noise
             colour = "black" if e.role == "teacher" else colours[e.student]
-            ax.errorbar(px, py, yerr=[[py - interval[0]], [interval[1] - py]], fmt="none",
+            below, above = max(0.0, py - interval[0]), max(0.0, interval[1] - py)
+            ax.errorbar(px, py, yerr=[[below], [above]], fmt="none",
                         ecolor=colour, elinewidth=1, capsize=2, alpha=0.6, zorder=1)  # fmt: skip
         if e.role == "teacher":
             ax.scatter(px, py, marker="*", s=180, c="black", zorder=3)

@@ -87,6 +87,7 @@ def test_second_run_does_no_teacher_work(bench_env, tiny_teacher_dir, tmp_path):
         "annotate": 1,
         "tokens": 1,  # both students read the same memory-mapped token ids
         "student": 2,
+        "timing": 2,  # the teacher, and the mlp once for both losses
     }
     again = run(tmp_path / "a.sqlite")
     assert again.summary.skipped == 3 and again.summary.computed == {}

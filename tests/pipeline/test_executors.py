@@ -54,7 +54,9 @@ def test_ray_executor_gives_the_local_rows(
     # the driver counts what the workers computed: each stage once
     computed = computed_counts(out)
     computed.pop("data", None)  # datasets are loaded on the driver before the run
-    assert computed == {"teacher": 1, "transfer": 1, "annotate": 1, "tokens": 1, "student": 2}
+    assert computed == {  # timing: the teacher, and the mlp once for both losses
+        "teacher": 1, "transfer": 1, "annotate": 1, "tokens": 1, "student": 2, "timing": 2
+    }  # fmt: skip
     local, remote = by_key(tmp_path / "local"), by_key(tmp_path / "ray")
     assert set(local) == set(remote) and len(local) == 3
     for key, row in local.items():

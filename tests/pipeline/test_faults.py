@@ -335,8 +335,9 @@ def test_two_concurrent_runs_share_the_work(bench_env, tiny_teacher_dir, tmp_pat
     assert len(rows) == 1 + 2 and {r.status for r in rows} == {"ok"}
     counts = [computed_counts(out) for out, _ in outputs]
     total = {k: sum(c.get(k, 0) for c in counts) for k in {*counts[0], *counts[1]}}
-    assert total == {
-        "data": 1, "teacher": 1, "transfer": 1, "annotate": 1, "tokens": 1, "student": 2
+    assert total == {  # timing: the teacher, and the mlp once for both losses
+        "data": 1, "teacher": 1, "transfer": 1, "annotate": 1, "tokens": 1, "student": 2,
+        "timing": 2,
     }  # fmt: skip
     ok = [int(re.search(r"(\d+) rows ok", out).group(1)) for out, _ in outputs]
     assert sum(ok) == 3  # each row measured by one run; the other found it in the store

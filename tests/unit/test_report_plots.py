@@ -39,7 +39,7 @@ def test_write_plots_writes_svg_only_when_asked(tmp_path):
     assert not list(tmp_path.glob("*.svg"))
 
 
-def test_every_figure_draws_each_points_interval():
+def test_every_figure_draws_each_points_interval(tmp_path):
     """Each figure's y interval brackets its point: the score's seeds + examples interval,
     carried through % of teacher and % above chance by the same ratio as the point."""
     from dataclasses import replace
@@ -64,3 +64,10 @@ def test_every_figure_draws_each_points_interval():
     for suffix, _, _, y, *_, bars in FIGURES:
         low, high = bars(student)
         assert low < y(student) < high, suffix
+    # a teacher below chance (an untrained one) turns the retention ratio around
+    rows[0] = with_predictions(row("teacher", "", 0, measurements(4_000_000, 100.0)), 0.3)
+    student = next(e for e in leaderboards(rows)["sst2"] if e.role == "student")
+    for suffix, _, _, y, *_, bars in FIGURES:
+        low, high = bars(student)
+        assert low <= y(student) <= high, suffix
+    write_plots(rows, tmp_path, "below-chance")  # draws without a negative error bar
