@@ -30,7 +30,7 @@ from distill_bench.store.locks import FileLock
 BUSY_SECONDS = 300  # how long a write waits for another process's transaction
 SCHEMA_VERSION = 1  # PRAGMA user_version of the stores this version writes (0: before it was set)
 
-_COLUMNS = (
+COLUMNS = (
     "matrix",
     "key",
     "role",
@@ -50,19 +50,19 @@ _COLUMNS = (
     "environment",
     "created_at",
 )
-_JSON = {"config", "metrics", "measurements", "timings", "environment"}
+JSON_COLUMNS = {"config", "metrics", "measurements", "timings", "environment"}
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS results (
-    {", ".join(f"{c} {'INTEGER' if c == 'seed' else 'TEXT'}" for c in _COLUMNS)},
+    {", ".join(f"{c} {'INTEGER' if c == 'seed' else 'TEXT'}" for c in COLUMNS)},
     PRIMARY KEY (matrix, key)
 )
 """
 
 
 _INSERT = (
-    f"INSERT OR REPLACE INTO results ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_COLUMNS))})"
+    f"INSERT OR REPLACE INTO results ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(COLUMNS))})"
 )
 
 
@@ -112,9 +112,9 @@ def schema_problem(db: sqlite3.Connection) -> str | None:
             "use another --results-dir"
         )
     have = [r[1] for r in db.execute("PRAGMA table_info(results)")]
-    if have != list(_COLUMNS):
-        missing = [c for c in _COLUMNS if c not in have]
-        extra = [c for c in have if c not in _COLUMNS]
+    if have != list(COLUMNS):
+        missing = [c for c in COLUMNS if c not in have]
+        extra = [c for c in have if c not in COLUMNS]
         return (
             "has a results table this version cannot read (columns missing: "
             f"{', '.join(missing) or '-'}; unknown: {', '.join(extra) or '-'}): use the "
@@ -124,20 +124,20 @@ def schema_problem(db: sqlite3.Connection) -> str | None:
 
 
 def encode_row(row: ResultRow) -> list:
-    """The column values of ``row`` as stored, in ``_COLUMNS`` order (JSON for the dicts)."""
+    """The column values of ``row`` as stored, in ``COLUMNS`` order (JSON for the dicts)."""
     values = asdict(row)
     values["created_at"] = values["created_at"] or datetime.now(UTC).isoformat(timespec="seconds")
-    for name in _JSON:
+    for name in JSON_COLUMNS:
         values[name] = json.dumps(values[name], sort_keys=True)
-    return [values[c] for c in _COLUMNS]
+    return [values[c] for c in COLUMNS]
 
 
 def decode_row(values: Mapping[str, object]) -> ResultRow:
     """A stored row (column name -> value) back as a ``ResultRow``; ``ValueError`` or
     ``TypeError`` when its values are not what ``encode_row`` writes."""
-    fields = {c: (json.loads(values[c]) if c in _JSON else values[c]) for c in _COLUMNS}
-    for c in _COLUMNS:
-        want = dict if c in _JSON else int if c == "seed" else str
+    fields = {c: (json.loads(values[c]) if c in JSON_COLUMNS else values[c]) for c in COLUMNS}
+    for c in COLUMNS:
+        want = dict if c in JSON_COLUMNS else int if c == "seed" else str
         if not isinstance(fields[c], want):
             raise TypeError(f"column {c} holds {type(fields[c]).__name__}, not {want.__name__}")
     return ResultRow(**fields)
@@ -224,7 +224,7 @@ class Store:
             db.execute(_INSERT, encode_row(row))
 
     def rows(self, matrix: str | None = None) -> list[ResultRow]:
-        query = f"SELECT {', '.join(_COLUMNS)} FROM results"
+        query = f"SELECT {', '.join(COLUMNS)} FROM results"
         args: tuple = ()
         if matrix is not None:
             query, args = query + " WHERE matrix = ?", (matrix,)
@@ -232,7 +232,7 @@ class Store:
             fetched = db.execute(query + " ORDER BY created_at, key", args).fetchall()
         rows = []
         for r in fetched:
-            values = dict(zip(_COLUMNS, r, strict=True))
+            values = dict(zip(COLUMNS, r, strict=True))
             try:
                 rows.append(decode_row(values))
             except (ValueError, TypeError) as exc:  # bytes changed inside a row's text

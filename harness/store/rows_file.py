@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from distill_bench.plugin_api.errors import BenchError
-from distill_bench.store.results import _COLUMNS, _JSON, ResultRow, decode_row, encode_row
+from distill_bench.store.results import COLUMNS, JSON_COLUMNS, ResultRow, decode_row, encode_row
 
 ROWS_SUFFIX = ".rows.json"
 FORMAT = 1  # bump when the file's layout changes; readers refuse a newer one
@@ -27,14 +27,14 @@ def rows_text(matrix: str, rows: Sequence[ResultRow]) -> str:
     labels: dict[str, list[int]] = {}
     lines = []
     for row in sorted(rows, key=lambda r: (r.dataset, r.role != "teacher", r.key)):
-        values = dict(zip(_COLUMNS, encode_row(row), strict=True))
+        values = dict(zip(COLUMNS, encode_row(row), strict=True))
         metrics = json.loads(values["metrics"])
         if LABELS in metrics:
             mine = metrics.pop(LABELS)
             if labels.setdefault(row.dataset, mine) != mine:
                 metrics[LABELS] = mine  # another split of the same dataset: kept in the row
         values["metrics"] = metrics
-        for name in _JSON - {"metrics"}:
+        for name in JSON_COLUMNS - {"metrics"}:
             values[name] = json.loads(values[name])
         lines.append(json.dumps(values, sort_keys=True, separators=(",", ":")))
     head = json.dumps({"format": FORMAT, "matrix": matrix, "eval_labels": labels},
@@ -63,7 +63,9 @@ def read_rows_file(path: Path) -> tuple[str, list[ResultRow]]:
             metrics = values["metrics"]
             if "eval_predictions" in metrics and LABELS not in metrics:
                 metrics[LABELS] = head["eval_labels"][values["dataset"]]
-            encoded = {c: json.dumps(values[c]) if c in _JSON else values[c] for c in _COLUMNS}
+            encoded = {
+                c: json.dumps(values[c]) if c in JSON_COLUMNS else values[c] for c in COLUMNS
+            }
             rows.append(decode_row(encoded))
         return head["matrix"], rows
     except FileNotFoundError:

@@ -19,10 +19,9 @@ from distill_bench.report.stats import (
     mcnemar_exact,
     paired_p_value,
     pareto_front,
-    t_cdf,
     t_interval,
-    t_quantile,
 )
+from distill_bench.report.student_t import t_cdf, t_quantile
 
 # Student-t 0.975 quantiles (any statistics table)
 T_975 = {1: 12.706205, 2: 4.302653, 4: 2.776445, 9: 2.262157, 29: 2.045230, math.inf: 1.959964}
