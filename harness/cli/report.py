@@ -65,7 +65,7 @@ def write_and_show_leaderboard(plan, store, args, out) -> Path:
         return written.path
     if written.plots_note:  # matplotlib is optional: the tables still get written
         out.print(f"note: no plots: {written.plots_note}")
-    for table in rich_tables(written.rows, names, sort):
+    for table in rich_tables(written.rows, names, sort, boards=written.boards):
         out.print(table)
     out.print(f"leaderboard written to {written.path}")
     return written.path

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from distill_bench.matrix.plan import Plan
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.report.entries import Entry, leaderboards
 from distill_bench.report.plots import write_plots
 from distill_bench.report.render import (
     render_csv,
@@ -42,6 +43,7 @@ class WrittenLeaderboard:
     rows: list[ResultRow]  # the plan's stored rows the page shows
     other_rows: int  # stored rows of the same matrix name from another configuration
     plots_note: str = ""  # why no plots were drawn (matplotlib missing), or ""
+    boards: dict[str, list[Entry]] | None = None  # the page's entries, for the terminal tables
 
 
 def planned_rows(plan: Plan, store: Store) -> tuple[list[ResultRow], int]:
@@ -118,17 +120,19 @@ def write_leaderboard(
         return WrittenLeaderboard(out, fmt, rows, others)
     if fmt != "md":
         raise BenchError(f"unknown report format {fmt!r} (formats: {', '.join(FORMATS)})")
+    # once for the tables, the plots and the terminal: the intervals are the costly part
+    boards = leaderboards(rows)
     links, note = [], ""
     if plots:
         try:
-            written = write_plots(rows, out_dir / PLOTS, plan.matrix.name, svg=svg)
+            written = write_plots(rows, out_dir / PLOTS, plan.matrix.name, svg=svg, boards=boards)
             links = [(caption, f"{PLOTS}/{name}") for caption, name in written]
         except BenchError as exc:  # matplotlib is optional: the tables still get written
             note = str(exc)
-    _write_atomic(out, page_markdown(plan, rows, links, names=names, sort=sort))
+    _write_atomic(out, page_markdown(plan, rows, links, names=names, sort=sort, boards=boards))
     # the rows beside the page: it re-renders from them alone (store/rows_file.py)
     write_rows_file(out_dir / f"{plan.matrix.name}{ROWS_SUFFIX}", plan.matrix.name, rows)
-    return WrittenLeaderboard(out, fmt, rows, others, note)
+    return WrittenLeaderboard(out, fmt, rows, others, note, boards)
 
 
 def page_markdown(
@@ -137,8 +141,10 @@ def page_markdown(
     plots: Sequence[tuple[str, str]] = (),
     names: Sequence[str] | None = None,
     sort: str | None = None,
+    boards: dict[str, list[Entry]] | None = None,
 ) -> str:
-    """The leaderboard page of ``plan`` from ``rows``; ``plots``: (caption, link) pairs."""
+    """The leaderboard page of ``plan`` from ``rows``; ``plots``: (caption, link) pairs;
+    ``boards``: ``leaderboards(rows)`` when the caller has it already."""
     return render_markdown(
         f"Leaderboard: {plan.matrix.name}",
         rows,
@@ -147,4 +153,5 @@ def page_markdown(
         names=names,
         sort=sort,
         plots=plots,
+        boards=boards,
     )

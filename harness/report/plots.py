@@ -159,12 +159,17 @@ def _panel(
 
 
 def write_plots(
-    rows: Sequence[ResultRow], out_dir: Path, stem: str, svg: bool = False
+    rows: Sequence[ResultRow],
+    out_dir: Path,
+    stem: str,
+    svg: bool = False,
+    boards: dict[str, list[Entry]] | None = None,
 ) -> list[tuple[str, str]]:
     """Write each figure as ``{stem}-{suffix}.png`` (and ``.svg`` if ``svg``) under
     ``out_dir``; returns (caption, PNG file name) for the markdown to link. Nothing to
-    plot: []; a figure none of whose points has a value is left out."""
-    boards = leaderboards(rows)
+    plot: []; a figure none of whose points has a value is left out. ``boards``:
+    ``leaderboards(rows)`` when the caller has it already."""
+    boards = boards if boards is not None else leaderboards(rows)
     if not boards:
         return []
     plt = _pyplot()

@@ -119,15 +119,18 @@ def render_markdown(
     names: Sequence[str] | None = None,
     sort: str | None = None,
     plots: Sequence[tuple[str, str]] = (),
+    boards: dict[str, list[Entry]] | None = None,
 ) -> str:
     """The leaderboard page. Default view: per dataset a compact table, a details table
     (size, memory, diagnostics) and a deployment-variants table; ``names`` picks the
-    main table's columns instead (and leaves out the others); ``plots``: (caption, path)."""
+    main table's columns instead (and leaves out the others); ``plots``: (caption, path).
+    ``boards``: ``leaderboards(rows)`` when the caller has it already (its intervals
+    resample every cell's predictions: seconds for a large page)."""
     out = [f"# {title}", ""]
     if preamble:
         out += [preamble.rstrip(), ""]
     variants = variant_boards(rows)
-    for dataset, entries in leaderboards(rows).items():
+    for dataset, entries in (boards if boards is not None else leaderboards(rows)).items():
         if sort:
             entries = sort_entries(entries, sort)
         out += [f"## {dataset}", "", _table(entries, names or COMPACT), ""]
@@ -157,12 +160,17 @@ def render_markdown(
     return "\n".join(out)
 
 
-def rich_tables(rows: Sequence[ResultRow], names: Sequence[str] | None = None, sort=None):
+def rich_tables(
+    rows: Sequence[ResultRow],
+    names: Sequence[str] | None = None,
+    sort=None,
+    boards: dict[str, list[Entry]] | None = None,
+):
     from rich.table import Table
 
     names = names or COMPACT
     tables = []
-    for dataset, entries in leaderboards(rows).items():
+    for dataset, entries in (boards if boards is not None else leaderboards(rows)).items():
         if sort:
             entries = sort_entries(entries, sort)
         table = Table(title=f"{dataset}", title_justify="left")
