@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# tiny models train faster in-process than a pool of fresh interpreters starts; the pool's
+# own tests (tests/pipeline/test_pool.py) ask for --jobs 2
+os.environ.setdefault("BENCH_JOBS", "1")
 
 from tests.helpers import FILLER, NEGATIVE, POSITIVE, write_tiny_data_dir
 

@@ -85,6 +85,7 @@ def cmd_run(args) -> int:
         address=args.address,
         num_cpus=args.num_cpus,
         gpus_per_task=args.gpus_per_task,
+        jobs=args.jobs,
         retry_failed=args.retry_failed,
         disabled=tuple(args.disable_plugin),
         progress=RichProgress(out) if out.is_terminal else PrintProgress(),
@@ -131,7 +132,14 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         "--executor",
         choices=("local", "ray"),
         default="local",
-        help="local: this process, one row at a time; ray: stages as Ray tasks",
+        help="local: train on a pool of --jobs processes, then evaluate and measure here one "
+        "row at a time; ray: stages as Ray tasks",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="local: processes that train at once, each with its share of the cores "
+        "(default: $BENCH_JOBS, else one per core without a GPU, 1 with one)",
     )
     p.add_argument(
         "--address",

@@ -133,14 +133,16 @@ def run_planned(
     address: str | None = None,
     num_cpus: int | None = None,
     gpus_per_task: float | None = None,
+    jobs: int | None = None,
     retry_failed: bool = False,
     disabled: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> RunSummary:
     """Compute the plan's pending rows into ``results_dir``'s store and say what was done.
 
-    ``executor``: "local" (this process) or "ray" (with ``address``, ``num_cpus``,
-    ``gpus_per_task``); ``retry_failed``: rerun rows stored as failed; ``progress``:
+    ``executor``: "local" (training on a pool of ``jobs`` processes, default one per core
+    without a GPU; then evaluation and measurement in this process, one row at a time) or
+    "ray" (with ``address``, ``num_cpus``, ``gpus_per_task``); ``retry_failed``: rerun rows stored as failed; ``progress``:
     where bars and log lines go (default: nowhere). The pre-flight (``check_planned``) runs
     before anything is written, then every dataset loads before anything trains: bad input
     is a ``BenchError``. Writes no leaderboard.
@@ -160,6 +162,7 @@ def run_planned(
         address,
         num_cpus,
         gpus_per_task,
+        jobs,
     )
     cache.clean_scratch(STAGE_VERSIONS)  # what killed runs left; keys being written stay
     modules = plugin_modules(disabled)

@@ -1,13 +1,171 @@
-"""The local executor: a run's pending rows computed in this process, one at a time."""
+"""The local executor: train on every core, then evaluate and measure one row at a time.
+
+With ``jobs`` > 1 a run has two phases. First a pool of worker processes, each with its
+share of the cores as torch threads, computes what the pending rows train: teacher
+fine-tunes, transfer sets, annotation and features, and the students, each stage as soon
+as the ones it reads are done (teachers first: they take longest). No measurement runs
+meanwhile. Then this
+process computes the rows one at a time: every stage they read is in the cache by then,
+so what is left is evaluation and measurement, alone on the machine with its threads
+pinned. The rows are those of a one-at-a-time run: stages are seeded and keyed, not
+ordered. With ``jobs`` = 1 everything runs in this process, as it always did.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
 from distill_bench.execute.runner import Runner
 from distill_bench.execute.summary import RunSummary
+from distill_bench.execute.workers import (
+    UPSTREAM,
+    WorkerSettings,
+    counted,
+    stage_key,
+    stage_kinds,
+    worker_runner,
+    worker_settings,
+)
+from distill_bench.plugin_api.errors import BenchError
+from distill_bench.stages.context import StageFailed
+
+JOBS_ENV = "BENCH_JOBS"  # the default of --jobs, e.g. 1 in tests that need no pool
 
 
+def default_jobs() -> int:
+    """``$BENCH_JOBS``, else one training process per core on a CPU-only machine and one
+    on a machine with a GPU (processes there would queue on the one device)."""
+    value = os.environ.get(JOBS_ENV)
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise BenchError(f"{JOBS_ENV}: expected a whole number >= 1, got {value!r}")
+        return int(value)
+    import torch
+
+    return 1 if torch.cuda.is_available() else max(1, os.cpu_count() or 1)
+
+
+_SETTINGS: WorkerSettings | None = None  # this worker process's settings
+
+
+def _start_worker(settings: WorkerSettings, threads: int) -> None:
+    """A pool worker's start: its share of the cores, and the driver's plan."""
+    global _SETTINGS
+    import torch
+
+    torch.set_num_threads(threads)
+    _SETTINGS = settings
+
+
+def _stage_in_worker(kind: str, item_key: str) -> dict:
+    """Compute one stage of an item in a pool worker; its output stays in the cache."""
+    runner, items = worker_runner(_SETTINGS)
+    _, item = items[item_key]
+    started = time.perf_counter()
+    outcome = counted(runner, lambda: runner.shared_stage(kind, item))
+    outcome.pop("value", None)
+    runner.ctx.memo.clear()  # the next wave reads from the cache; keep the worker small
+    outcome["seconds"] = time.perf_counter() - started
+    return outcome
+
+
+@dataclass(frozen=True)
 class LocalExecutor:
-    """In this process, one row at a time."""
+    """In this process, after a pool of ``jobs`` processes has trained what it reads."""
+
+    matrix_text: str = ""
+    data_source: str = ""
+    jobs: int = 1
 
     def run(self, runner: Runner) -> RunSummary:
-        return runner.run()
+        started = time.perf_counter()
+        todo = runner.pending()
+        units = training_units(runner, todo)
+        if self.jobs > 1 and units:
+            self._train(runner, units)
+        summary = runner.run(todo)  # evaluation and measurement, one row at a time
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _train(self, runner: Runner, units: dict[str, TrainingUnit]) -> None:
+        """Every unit on the pool, each as soon as the stages it reads are done."""
+        settings = worker_settings(runner, self.matrix_text, self.data_source)
+        threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        runner.ctx.progress.log(f"training on {self.jobs} processes x {threads} threads")
+        pool = ProcessPoolExecutor(
+            self.jobs,
+            mp_context=multiprocessing.get_context("spawn"),  # no forked torch threads
+            initializer=_start_worker,
+            initargs=(settings, threads),
+        )
+        waiting, running = dict(units), {}
+        try:
+            while waiting or running:
+                for key, unit in list(waiting.items()):
+                    if any(k in runner.ctx.failed for k in unit.upstream):
+                        del waiting[key]  # left to its rows, which fail with that stage
+                    elif not any(k in waiting or k in running.values() for k in unit.upstream):
+                        del waiting[key]
+                        running[pool.submit(_stage_in_worker, unit.kind, unit.item_key)] = key
+                if not running:  # nothing left that can start
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._collect(runner, units[running.pop(future)], future)
+        finally:  # interrupted or failed: nothing keeps training for a run that is gone
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _collect(runner: Runner, unit: TrainingUnit, future: Future) -> None:
+        """Count a finished stage; a failed one fails the rows that read it, and a worker
+        that died (killed for memory) fails its stage the same way."""
+        try:
+            outcome = future.result()
+        except BrokenProcessPool as exc:
+            outcome = {"failed": ["worker", f"{type(exc).__name__}: {exc}"]}
+        if "bench_error" in outcome:
+            raise BenchError(outcome["bench_error"])
+        for name, n in outcome.get("computed", {}).items():
+            runner.ctx.computed[name] = runner.ctx.computed.get(name, 0) + n
+        if "failed" in outcome:
+            runner.ctx.failed[unit.key] = StageFailed(*outcome["failed"])
+            runner.ctx.progress.log(f"FAILED {unit.kind} {unit.label}: {outcome['failed'][1]}")
+        elif outcome.get("computed"):
+            runner.ctx.progress.log(
+                f"trained {unit.kind} {unit.label} in {outcome['seconds']:.0f} s"
+            )
+
+
+@dataclass(frozen=True)
+class TrainingUnit:
+    """One stage the pool computes: of what kind, for which item, after which stages."""
+
+    kind: str
+    key: str
+    label: str  # for the log line when it ends
+    item_key: str  # a row that reads it: the worker computes it as that row would
+    upstream: tuple[str, ...]  # keys of the stages it reads
+
+
+def training_units(runner: Runner, todo) -> dict[str, TrainingUnit]:
+    """The pending rows' stages not yet in the cache, by key: teachers first (the longest),
+    then each kind in the order it is read."""
+    units: dict[str, TrainingUnit] = {}
+    for kind in UPSTREAM:
+        for role, item in todo:
+            kinds = stage_kinds(runner.registry, role, item)
+            key = stage_key(kind, item) if kind in kinds else ""
+            if key and key not in units and not runner.cache.exists(kind, key):
+                label = (
+                    item.label
+                    if kind == "student"
+                    else f"{item.teacher.name} on {item.dataset.name}"
+                )
+                upstream = tuple(stage_key(k, item) for k in UPSTREAM[kind] if k in kinds)
+                units[key] = TrainingUnit(kind, key, label, item.key, upstream)
+    return units

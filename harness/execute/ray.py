@@ -13,99 +13,27 @@ once Ray's own retries are spent.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from distill_bench.execute.rows import summary_line
 from distill_bench.execute.runner import Runner
 from distill_bench.execute.summary import RunSummary
-from distill_bench.matrix.capabilities import loss_profile
-from distill_bench.matrix.model import parse_matrix
-from distill_bench.matrix.plan import Cell, TeacherRow, make_plan
+from distill_bench.execute.workers import (
+    UPSTREAM,
+    WorkerSettings,
+    counted,
+    stage_key,
+    stage_kinds,
+    worker_runner,
+    worker_settings,
+)
+from distill_bench.matrix.plan import Cell
 from distill_bench.plugin_api.errors import BenchError
-from distill_bench.plugin_api.registry import collect, make_plugin_manager
-from distill_bench.plugin_api.specs import TEACHER_LOGITS
 from distill_bench.stages.context import StageFailed
-from distill_bench.store.cache import Cache
-from distill_bench.store.results import ResultRow
 
 GPU_STAGES = ("teacher", "annotate", "features", "row")  # stages that run a model
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    """Everything a worker needs to rebuild the driver's plan and runner."""
-
-    matrix_text: str
-    matrix_path: str
-    data_source: str  # the plan's data fingerprint, so keys match the driver's
-    cache_dir: str
-    data_dir: str | None
-    plugin_modules: tuple[str, ...] = ()
-    disabled: tuple[str, ...] = ()
-
-    @property
-    def id(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
-
-
-class CollectedRows:
-    """A worker's stand-in for the store: rows are kept for the driver, never written."""
-
-    def __init__(self):
-        self.rows: list[ResultRow] = []
-
-    def put(self, row: ResultRow) -> None:
-        self.rows.append(row)
-
-
-_RUNNERS: dict[str, tuple[Runner, dict]] = {}  # per worker process: settings id -> runner, items
-
-
-def worker_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
-    """The runner for these settings in this worker process, built once (its memo of
-    loaded stages is then shared by the tasks this process runs)."""
-    if settings.id not in _RUNNERS:
-        extra = [importlib.import_module(m) for m in settings.plugin_modules]
-        registry = collect(make_plugin_manager(disabled=settings.disabled, extra=extra))
-        plan = make_plan(
-            parse_matrix(settings.matrix_text, settings.matrix_path), registry, settings.data_source
-        )
-        runner = Runner(
-            plan,
-            registry,
-            Cache(Path(settings.cache_dir)),
-            CollectedRows(),
-            Path(settings.data_dir) if settings.data_dir else None,
-            plugin_modules=settings.plugin_modules,
-            disabled=settings.disabled,
-        )
-        items = {r.key: ("teacher", r) for r in plan.teacher_rows} | {
-            c.key: ("student", c) for c in plan.cells
-        }
-        _RUNNERS[settings.id] = (runner, items)
-    return _RUNNERS[settings.id]
-
-
-def _counted(runner: Runner, work) -> dict:
-    """Run ``work``; what it computed (stage kind -> count) and how it ended."""
-    before = dict(runner.ctx.computed)
-    outcome: dict = {}
-    try:
-        outcome["value"] = work()
-    except StageFailed as failure:
-        outcome["failed"] = [failure.stage, failure.error]
-    except BenchError as exc:  # bad input: the driver stops the run with this message
-        outcome["bench_error"] = str(exc)
-    outcome["computed"] = {
-        k: v - before.get(k, 0) for k, v in runner.ctx.computed.items() if v != before.get(k)
-    }
-    return outcome
 
 
 def _inherit_failures(runner: Runner, upstream: tuple[dict, ...]) -> None:
@@ -132,7 +60,7 @@ def stage_task(settings: WorkerSettings, kind: str, item_key: str, *upstream: di
     runner, items = _task_runner(settings)
     _, item = items[item_key]
     _inherit_failures(runner, upstream)
-    outcome = _counted(runner, lambda: runner.shared_stage(kind, item))
+    outcome = counted(runner, lambda: runner.shared_stage(kind, item))
     outcome.pop("value", None)  # the stage's output stays in the cache (and this worker's memo)
     return {"key": stage_key(kind, item), **outcome}
 
@@ -143,18 +71,9 @@ def row_task(settings: WorkerSettings, item_key: str, *upstream: dict) -> dict:
     role, item = items[item_key]
     _inherit_failures(runner, upstream)
     runner.store.rows.clear()
-    outcome = _counted(runner, lambda: runner.row(role, item))
+    outcome = counted(runner, lambda: runner.row(role, item))
     outcome["row"] = outcome.pop("value", None)
     return outcome
-
-
-def stage_key(kind: str, item: TeacherRow | Cell) -> str:
-    return {
-        "teacher": item.teacher_key,
-        "transfer": getattr(item, "transfer_key", ""),
-        "annotate": getattr(item, "annotate_key", ""),
-        "features": getattr(item, "features_key", "") or "",
-    }[kind]
 
 
 @dataclass
@@ -214,15 +133,7 @@ class RayExecutor:
     def run(self, runner: Runner) -> RunSummary:
         ray = self._init()
         started = time.perf_counter()
-        settings = WorkerSettings(
-            matrix_text=self.matrix_text,
-            matrix_path=runner.plan.matrix.path,
-            data_source=self.data_source,
-            cache_dir=str(Path(runner.ctx.cache.root).resolve()),
-            data_dir=str(Path(runner.ctx.data_dir).resolve()) if runner.ctx.data_dir else None,
-            plugin_modules=tuple(runner.ctx.plugin_modules),
-            disabled=tuple(runner.ctx.disabled),
-        )
+        settings = worker_settings(runner, self.matrix_text, self.data_source)
         remote_stage = ray.remote(stage_task)
         remote_row = ray.remote(row_task)
         settings_ref = ray.put(settings)
@@ -239,14 +150,11 @@ class RayExecutor:
 
         rows: dict[object, tuple[str, object]] = {}
         for role, item in runner.pending():
-            upstream = [stage("teacher", item)]
-            if role == "student":
-                transfer = stage("transfer", item)
-                upstream.append(transfer)
-                if TEACHER_LOGITS in loss_profile(runner.registry, item.loss).uses:
-                    upstream.append(stage("annotate", item, upstream[0], transfer))
-                if item.features_key:
-                    upstream.append(stage("features", item, upstream[0], transfer))
+            refs: dict[str, object] = {}  # stage kind -> its task, for this item
+            for kind in stage_kinds(runner.registry, role, item):
+                if kind != "student":  # a Ray row task trains its own student
+                    refs[kind] = stage(kind, item, *(refs[k] for k in UPSTREAM[kind] if k in refs))
+            upstream = list(refs.values())
             options = self._resources(ray, runner, "row", item)
             ref = remote_row.options(**options).remote(settings_ref, item.key, *upstream)
             rows[ref] = (role, item)
@@ -286,9 +194,7 @@ class RayExecutor:
             # fail the row through the runner, so it has the same names and config; every
             # stage it reads is marked failed, so the driver computes none of them itself
             for kind in ("teacher", "transfer", "annotate", "features", "student"):
-                key = (
-                    getattr(item, "student_key", "") if kind == "student" else stage_key(kind, item)
-                )
+                key = stage_key(kind, item)
                 if key and key not in runner.ctx.memo:
                     runner.ctx.failed[key] = StageFailed("worker", error)
             row = runner.row(role, item)

@@ -24,17 +24,19 @@ from distill_bench.plugin_api.registry import Registry
 from distill_bench.stages.annotation.stage import annotation, features
 from distill_bench.stages.batching import pick_device
 from distill_bench.stages.context import StageContext
+from distill_bench.stages.student.stage import student_checkpoint
 from distill_bench.stages.teacher.stage import teacher_checkpoint
 from distill_bench.stages.transfer.stage import transfer_set
 from distill_bench.store.cache import Cache
 from distill_bench.store.results import ResultRow, Store
 
-# the shared stages an executor may compute on their own, ahead of the rows reading them
+# the stages an executor may compute on their own, ahead of the rows reading them
 SHARED_STAGES = {
     "teacher": teacher_checkpoint,
     "transfer": transfer_set,
     "annotate": annotation,
     "features": features,
+    "student": student_checkpoint,  # a cell's own, not shared: the pool trains it ahead
 }
 
 
@@ -87,7 +89,8 @@ class Runner:
         return self.ctx.plan.matrix.name
 
     def shared_stage(self, kind: str, item: TeacherRow | Cell):
-        """Compute (or load) one shared stage of an item: teacher, transfer, annotate, features."""
+        """Compute (or load) one stage of an item: teacher, transfer, annotate, features,
+        student."""
         return SHARED_STAGES[kind](self.ctx, item)
 
     def row(self, role: str, item: TeacherRow | Cell) -> ResultRow:
@@ -144,13 +147,15 @@ class Runner:
             lock.release()
         return True
 
-    def run(self) -> RunSummary:
-        """Every pending row, one at a time. A row another run is computing is put off to
-        the end, then waited for: two runs on one store share the work, never repeat it."""
+    def run(self, todo: list[tuple[str, TeacherRow | Cell]] | None = None) -> RunSummary:
+        """Every pending row (``todo``: what ``pending()`` returned, when the caller asked),
+        one at a time. A row another run is computing is put off to the end, then waited
+        for: two runs on one store share the work, never repeat it."""
         started = time.perf_counter()
+        todo = self.pending() if todo is None else todo
         busy = [
             (role, item)
-            for role, item in self.ctx.progress.track(self.pending(), f"matrix {self.matrix_name}")
+            for role, item in self.ctx.progress.track(todo, f"matrix {self.matrix_name}")
             if not self.run_item(role, item, block=False)
         ]
         for role, item in self.ctx.progress.track(busy, "rows other runs were computing"):

@@ -95,13 +95,18 @@ class Cache:
         Waiting is logged once; scratch directories this key's dead writers left go."""
         with locked(self.lock_path(stage, key), log=self.log):
             self._remove_scratch(stage, key)
-            yield
+            try:
+                yield
+            except BaseException:  # Ctrl-C between put()'s mkdtemp and its try: ours, go
+                self._remove_scratch(stage, key, quiet=True)
+                raise
 
-    def _remove_scratch(self, stage: str, key: str) -> None:
+    def _remove_scratch(self, stage: str, key: str, quiet: bool = False) -> None:
         stage_dir = self.root / stage
         if stage_dir.is_dir():
             for stale in stage_dir.glob(f".{key}.*"):
-                self.log(f"cache: removing {stage}/{stale.name}, left by an interrupted run")
+                if not quiet:
+                    self.log(f"cache: removing {stage}/{stale.name}, left by an interrupted run")
                 shutil.rmtree(stale, ignore_errors=True)
 
     def clean_scratch(self, stages: Iterable[str]) -> int:

@@ -37,6 +37,7 @@ PLACE = re.compile(
 DYNAMIC = {
     ("harness/execute/ray.py", "outcome['bench_error']"): "a Ray worker's BenchError, re-raised",
     ("harness/execute/ray.py", "str(cause)"): "a Ray worker's BenchError, re-raised",
+    ("harness/execute/local.py", "outcome['bench_error']"): "a pool worker's BenchError, re-raised",
 }
 
 
