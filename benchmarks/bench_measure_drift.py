@@ -30,7 +30,7 @@ from benchmarks.bench_measure_quality import plain_timeit, save_models, sst2_dev
 def main() -> None:
     torch.set_num_threads(1)
     texts = sst2_dev()[:500]
-    quick = load_matrix(Path(__file__).with_name("quick.toml")).measure
+    quick = load_matrix(Path(__file__).with_name("sst2-cola.toml")).measure
     config = dataclasses.asdict(dataclasses.replace(quick, threads=1, train_steps=0, variants=()))
     print(
         "| model | round | harness, fresh subprocess | harness, in process | timeit, in process "

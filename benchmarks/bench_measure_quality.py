@@ -8,7 +8,7 @@
    sentences, batches, padding and threads) in this process. Target: within 10%.
 
 The models: the packaged MiniLM-L6 with a fresh 2-label head as the teacher (speed does not
-depend on fine-tuning), and the quick matrix's MLP and BiLSTM students at random init over
+depend on fine-tuning), and the sst2-cola matrix's MLP and BiLSTM students at random init over
 its vocabulary. Sentences: SST-2 dev, in file order, as the measure stage reads them.
 
     python -m benchmarks.bench_measure_quality [--threads 1,2] [--out results/benchmarks/measure.md]
@@ -97,8 +97,8 @@ def plain_timeit(request: MeasureRequest, repeats: int) -> float:
 
 def measure_all(models, texts, threads: int) -> dict[str, dict]:
     torch.set_num_threads(threads)
-    # the quick matrix's [measure] settings; variants and training steps are not timed here
-    quick = load_matrix(Path(__file__).with_name("quick.toml")).measure
+    # the sst2-cola matrix's [measure] settings (quick.toml's until 2026-11-29); variants and training steps are not timed here
+    quick = load_matrix(Path(__file__).with_name("sst2-cola.toml")).measure
     config = dataclasses.asdict(
         dataclasses.replace(quick, threads=threads, train_steps=0, variants=())
     )
@@ -172,11 +172,11 @@ def write(args, sections: list[str], wall: float) -> None:
             "processes on the machine were not stopped: see the other-load column)",
             f"- Hardware: {cpu_model()}, {os.cpu_count()} CPUs; torch {torch.__version__}; "
             f"wall time {wall:.0f} s",
-            "- Models: packaged MiniLM-L6 with a 2-label head (teacher), the quick matrix's mlp "
+            "- Models: packaged MiniLM-L6 with a 2-label head (teacher), the sst2-cola matrix's mlp "
             "and bilstm students (random init, 30,522-WordPiece vocabulary); 500 SST-2 dev "
             "sentences in file order, batch 128, max length 64",
             "- Harness: `run_measurement` in a fresh subprocess per run, [measure] settings of "
-            "benchmarks/quick.toml: passes of >= 0.5 s, 3 quiet passes, median; a pass during "
+            "benchmarks/sst2-cola.toml: passes of >= 0.5 s, 3 quiet passes, median; a pass during "
             "which other processes used more than the cores left free + 10% of the machine is "
             "set aside and re-run (at most 12 passes). timeit: best of 3 repeats of the same "
             "forward passes, in a fresh interpreter with the harness's threads and allocator "

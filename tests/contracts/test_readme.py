@@ -1,5 +1,5 @@
-"""The README stays true: its plugin example installs, lists and runs; its leaderboard is the
-committed quick leaderboard; CI runs its test command."""
+"""The README stays true: its plugin example installs, lists and runs; its leaderboard is a
+committed leaderboard; CI runs its test command."""
 
 from __future__ import annotations
 
@@ -88,16 +88,18 @@ def test_readme_plugin_is_listed_and_runs(tmp_path, tiny_teacher_dir, tiny_data_
     assert "| gru " in (tmp_path / "results" / "leaderboards" / "tiny.md").read_text()
 
 
-def test_readme_leaderboard_is_the_committed_quick_leaderboard():
-    """The README's quick leaderboard block is copied from results/leaderboards/quick.md:
-    every table line is in that page, and its plot is one the page shows."""
-    block = re.search(r"<!-- quick-leaderboard -->\n(.*?)<!-- /quick-leaderboard -->", README, re.S)
-    assert block, "README has no quick-leaderboard block"
-    page = ROOT / "results" / "leaderboards" / "quick.md"
+def test_readme_leaderboard_is_a_committed_leaderboard():
+    """The README's leaderboard block (``<!-- leaderboard: NAME -->``) is copied from
+    results/leaderboards/NAME.md: every table line is in that page, and its plot is one the
+    page shows."""
+    block = re.search(r"<!-- leaderboard: ([\w.-]+) -->\n(.*?)<!-- /leaderboard -->", README, re.S)
+    assert block, "README has no leaderboard block"
+    name, text = block.groups()
+    page = ROOT / "results" / "leaderboards" / f"{name}.md"
     board = page.read_text()
-    table = [line for line in block.group(1).splitlines() if line.startswith("|")]
+    table = [line for line in text.splitlines() if line.startswith("|")]
     assert table and all(line in board for line in table), f"README's table is not {page}'s"
-    (plot,) = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", block.group(1))
+    (plot,) = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert plot.startswith("results/leaderboards/plots/"), plot
     assert f"](plots/{Path(plot).name})" in board, f"{page} does not show {plot}"
 
