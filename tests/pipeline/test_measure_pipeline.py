@@ -43,6 +43,17 @@ def test_variants_diagnostics_and_reports_from_a_tiny_run(bench_env, tiny_teache
     for r in students:
         assert 0 <= r.metrics["teacher_agreement"] <= 1
         assert r.metrics["teacher_errors"] >= 0
+    # timed once per architecture, scored per row: the four students share every variant's
+    # speed, and each row's ONNX copy scores what that row's own weights score
+    speeds = {
+        json.dumps({n: v["cpu_throughput"] for n, v in r.measurements["variants"].items()})
+        for r in students
+    }
+    assert len(speeds) == 1
+    assert len({r.metrics["primary"] for r in students}) > 1  # rows whose scores differ
+    for r in rows:
+        onnx = r.measurements["variants"]["onnx-fp32"]["metrics"]["primary"]
+        assert abs(onnx - r.metrics["primary"]) <= 0.05, (r.loss, r.seed)
 
     board = (results / "leaderboards" / "tiny.md").read_text()
     assert "gain vs ce-hard" in board and "### sst2: deployment variants" in board

@@ -30,7 +30,7 @@ from distill_bench.stages.measure.memory import (
     training_peak,
 )
 from distill_bench.stages.measure.timing import measure_gpu, measure_speed, time_passes
-from distill_bench.stages.measure.variants import VariantBuilder, measure_variant
+from distill_bench.stages.measure.variants import VariantBuilder, measure_variant, score_variant
 from distill_bench.stages.student import io as student_io
 from distill_bench.stages.student.loop import as_output
 
@@ -90,6 +90,24 @@ def build_model(request: MeasureRequest):
         return out.logits if hasattr(out, "logits") else out
 
     return model.eval(), encode_batch, teacher_logits
+
+
+def score_variants(request: MeasureRequest) -> dict:
+    """Each deployment variant's logits over every evaluation sentence, untimed: what
+    depends on a model's weights when its speed is read from a cached timing."""
+    cfg = _with_defaults(request.config)
+    model, encode, logits_fn = build_model(request)
+    encoded = [
+        encode(b) for b in batched(list(request.texts[: cfg["batch_size"]]), cfg["batch_size"])
+    ]
+    builder = VariantBuilder(model, logits_fn, encoded[0])
+    try:
+        return {
+            name: score_variant(name, builder, encode, list(request.texts), cfg["batch_size"])
+            for name in cfg["variants"]
+        }
+    finally:
+        builder.close()
 
 
 def measure(request: MeasureRequest) -> dict:

@@ -1,13 +1,13 @@
 """The measure stage: size, speed and memory of a saved model and its deployment variants.
 
 How fast a model runs and how much memory it takes depend on its architecture, its inputs,
-the settings and the machine, not on its trained weights, its loss or its seed: without
-deployment variants a model is timed once per ``timing_key`` (a ``MeasureRequest`` run in
-this process or a fresh interpreter, as the matrix's ``[measure]`` says), cached as a
-``timing`` stage, and every row sharing the key reads it. With variants each row is still
-measured whole, each variant re-scored here on the evaluation split with its agreement with
-the fp32 model's logits (their scores are the weights'). A crash while measuring fails the
-rows of that model, not the matrix.
+the settings and the machine, not on its trained weights, its loss or its seed: a model and
+its deployment variants are timed once per ``timing_key`` (a ``MeasureRequest`` run in this
+process or a fresh interpreter, as the matrix's ``[measure]`` says), cached as a ``timing``
+stage, and every row sharing the key reads it. What the weights decide stays per row: each
+variant is built from this row's checkpoint and re-scored on the evaluation split, untimed,
+with its agreement with the fp32 model's logits. A crash while measuring fails the rows of
+that model, not the matrix.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from distill_bench.plugin_api.metrics import agreement_rate, score_task
 from distill_bench.plugin_api.tasks import TaskData
 from distill_bench.stages.context import StageContext, StageFailed
 from distill_bench.stages.measure.environment import environment
-from distill_bench.stages.measure.request import MeasureRequest, run_measurement
+from distill_bench.stages.measure.request import (
+    MeasureRequest,
+    run_measurement,
+    score_variants,
+)
 from distill_bench.stages.teacher.stage import PREDICTIONS
 from distill_bench.store.cache import read_json, write_json
 from safetensors import safe_open
@@ -67,6 +71,14 @@ def _measured(request: MeasureRequest, isolate: bool) -> dict:
     try:
         return run_measurement(request, isolate=isolate)
     except Exception as exc:  # a crash while measuring fails this row only
+        raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
+
+
+def _scored(request: MeasureRequest) -> dict:
+    """Each variant's logits on this row's weights, in this process (nothing is timed)."""
+    try:
+        return score_variants(request)
+    except Exception as exc:  # a crash while scoring fails this row only
         raise StageFailed("measure", f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -140,17 +152,26 @@ def measure_model(
         train_batch_size=batch,
     )
     started = time.perf_counter()
-    if not measure.variants:  # speed and memory are the architecture's: timed once per key
-        key = timing_key(request, ckpt)
+    key = timing_key(request, ckpt)
 
-        def compute(scratch: Path) -> dict:
-            write_json(scratch / TIMING, _measured(request, measure.isolate))
-            return {"role": role, "plugin": model.plugin}
+    def compute(scratch: Path) -> dict:
+        timed = _measured(request, measure.isolate)
+        for variant in timed.get("variants", {}).values():
+            variant.pop("logits", None)  # the weights', not the architecture's: scored per row
+        write_json(scratch / TIMING, timed)
+        return {"role": role, "plugin": model.plugin}
 
-        result = copy.deepcopy(ctx.cached("timing", key, compute, _read_timing))
-        result["timing_key"] = key
-    else:  # each variant is re-scored on these weights: the row is measured whole
-        result = _measured(request, measure.isolate)
+    # speed and memory are the architecture's: timed once per key, read by every row
+    result = copy.deepcopy(ctx.cached("timing", key, compute, _read_timing))
+    result["timing_key"] = key
+    if measure.variants:  # each variant's scores are these weights': computed for this row
+        scored = _scored(request)
+        for name, variant in result.get("variants", {}).items():
+            mine = scored.get(name, {})
+            if variant.get("available") and mine.get("available"):
+                variant["logits"] = mine["logits"]
+            elif variant.get("available"):  # timed on the architecture, but not on these weights
+                variant.update(available=False, reason=mine.get("reason", "not scored"))
     for variant in result.get("variants", {}).values():
         logits = variant.pop("logits", None)  # scored here, not stored
         if logits is not None:

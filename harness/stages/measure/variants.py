@@ -190,6 +190,15 @@ class VariantBuilder:
         self._tmp.cleanup()
 
 
+def variant_logits(run, encode, texts: list[str], batch_size: int) -> np.ndarray:
+    """A variant's logits over ``texts``, float32, in order."""
+    with torch.inference_mode():
+        parts = [run(encode(list(b))) for b in batched(texts, batch_size)]
+    return np.concatenate(
+        [p.float().numpy() if isinstance(p, torch.Tensor) else p for p in parts]
+    ).astype(np.float32)
+
+
 def measure_variant(
     name: str, builder: VariantBuilder, encode, *, texts, encoded, singles, n_sentences, cfg
 ) -> dict:
@@ -199,11 +208,7 @@ def measure_variant(
     try:
         run, disk = builder.build(name)
         speed = measure_speed(run, encoded, singles, n_sentences, cfg)
-        with torch.inference_mode():
-            parts = [run(encode(list(b))) for b in batched(texts, cfg["batch_size"])]
-        logits = np.concatenate(
-            [p.float().numpy() if isinstance(p, torch.Tensor) else p for p in parts]
-        ).astype(np.float32)
+        logits = variant_logits(run, encode, texts, cfg["batch_size"])
     except VariantUnavailable as exc:
         return {"available": False, "reason": str(exc)}
     except Exception as exc:  # a variant that crashes is unavailable, not a failed cell
@@ -213,3 +218,14 @@ def measure_variant(
     if disk is not None:
         out["disk_bytes"] = disk
     return out
+
+
+def score_variant(name: str, builder: VariantBuilder, encode, texts, batch_size: int) -> dict:
+    """One deployment variant's logits over every evaluation sentence, untimed."""
+    try:
+        run, _ = builder.build(name)
+        return {"available": True, "logits": variant_logits(run, encode, texts, batch_size)}
+    except VariantUnavailable as exc:
+        return {"available": False, "reason": str(exc)}
+    except Exception as exc:  # as measure_variant: unavailable, not a failed cell
+        return {"available": False, "reason": first_line(exc)}
