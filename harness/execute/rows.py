@@ -46,6 +46,17 @@ def info_seconds(ctx: StageContext, stage: str, key: str) -> dict:
     return {"key": key, "seconds": seconds}
 
 
+def measure_timings(ctx: StageContext, row_key: str, measurements: dict) -> dict:
+    """A row's measuring in its timings: the timing stage's own seconds under its key, so an
+    architecture counts once however many rows read it (and a row re-made from the cache
+    still says what timing it cost); with deployment variants, also the seconds this row
+    spent scoring them on its own weights."""
+    out = {"measure": info_seconds(ctx, "timing", measurements["timing_key"])}
+    if measurements.get("variants"):
+        out["scoring"] = {"key": row_key, "seconds": measurements["seconds"]}
+    return out
+
+
 def make_row(
     ctx: StageContext, key: str, role: str, names: dict, seed: int, config: dict, work: Work
 ) -> ResultRow:
@@ -101,8 +112,8 @@ def teacher_row(ctx: StageContext, row: TeacherRow) -> ResultRow:
                     "seconds": info["seconds"],
                     "finetune_seconds": info.get("finetune_seconds"),
                 },
-                "measure": {"key": row.key, "seconds": measurements["seconds"]},
-            },
+            }
+            | measure_timings(ctx, row.key, measurements),
         )
 
     config = {
@@ -162,7 +173,7 @@ def cell_row(ctx: StageContext, cell: Cell) -> ResultRow:
                     ("student", cell.student_key),
                 )
             }
-            | {"measure": {"key": cell.key, "seconds": measurements["seconds"]}},
+            | measure_timings(ctx, cell.key, measurements),
         )
 
     config = {

@@ -2,7 +2,9 @@
 
 Each row records, per stage it read, the stage's content key and the seconds its cached
 entry took to compute; a shared stage (a teacher every student reads) is counted once.
-Measurement is per row and splits into the fp32 model's timing and its deployment variants'.
+Measurement is counted once per architecture (its timing stage) and splits into the fp32
+model's timing and its deployment variants'; scoring the variants on each row's weights is
+per row.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ STAGE_NAMES = {
     "student": "student training",
     "measure": "measurement",
     "variants": "variants",
+    "scoring": "variant scoring",
 }
 
 

@@ -101,3 +101,13 @@ def test_an_architecture_is_timed_once_and_its_rows_share_the_figures(
     mlp = [r for r in rows if r.student == "mlp"]
     assert len({r.measurements["cpu_throughput"]["median"] for r in mlp}) == 1
     assert len({tuple(r.metrics["eval_predictions"]) for r in mlp}) > 1  # own scores
+    # the timing's own seconds, under its key, in every row that reads it: counted once per
+    # architecture, and still there when the rows are re-made from the cache
+    for r in mlp:
+        assert r.timings["measure"]["key"] == r.measurements["timing_key"]
+        assert r.timings["measure"]["seconds"] > 0
+    before = {r.key: r.timings["measure"] for r in rows}
+    (results / "bench.sqlite").unlink()
+    assert main(["run", "--matrix", str(matrix), "--results-dir", str(results), "--no-plots"]) == 0
+    again = {r.key: r.timings["measure"] for r in Store(results / "bench.sqlite").rows("tiny")}
+    assert again == before
