@@ -202,3 +202,20 @@ def row(
         timings=timings or {},
         **kw,
     )
+
+
+def run_tiny(matrix, results, cache, *extra) -> int:
+    """`bench run` of a matrix file into its own results and cache directories."""
+    from distill_bench.cli.main import main
+
+    return main(
+        ["run", "--matrix", str(matrix), "--results-dir", str(results), "--cache-dir", str(cache),
+         *extra]
+    )  # fmt: skip
+
+
+def tiny_rows(results) -> dict:
+    """The "tiny" matrix's rows in a results directory's store, by key."""
+    from distill_bench.store.results import Store
+
+    return {r.key: r for r in Store(results / "bench.sqlite").rows("tiny")}

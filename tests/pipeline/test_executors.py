@@ -6,10 +6,9 @@ import os
 import shutil
 
 import pytest
-from distill_bench.cli.main import main
 from distill_bench.store.results import Store
 
-from tests.helpers import computed_counts, fast_matrix_text
+from tests.helpers import computed_counts, fast_matrix_text, run_tiny, tiny_rows
 
 # tox sets BENCH_REQUIRE_RAY: there a missing ray extra fails these tests instead of skipping
 if os.environ.get("BENCH_REQUIRE_RAY"):
@@ -29,17 +28,6 @@ def ray_cluster():
     ray.shutdown()
 
 
-def run(matrix, results, cache, *extra) -> int:
-    return main(
-        ["run", "--matrix", str(matrix), "--results-dir", str(results), "--cache-dir", str(cache),
-         *extra]
-    )  # fmt: skip
-
-
-def by_key(results) -> dict:
-    return {r.key: r for r in Store(results / "bench.sqlite").rows("tiny")}
-
-
 def test_ray_executor_gives_the_local_rows(
     ray_cluster, bench_env, tiny_teacher_dir, tmp_path, capsys
 ):
@@ -47,8 +35,8 @@ def test_ray_executor_gives_the_local_rows(
     agree (status, roles, and the scores of deterministic CPU training)."""
     matrix = tmp_path / "tiny.toml"
     matrix.write_text(fast_matrix_text(tiny_teacher_dir, students=("mlp",)))
-    assert run(matrix, tmp_path / "local", tmp_path / "cache-local") == 0
-    code = run(matrix, tmp_path / "ray", tmp_path / "cache-ray", "--executor", "ray")
+    assert run_tiny(matrix, tmp_path / "local", tmp_path / "cache-local") == 0
+    code = run_tiny(matrix, tmp_path / "ray", tmp_path / "cache-ray", "--executor", "ray")
     out = capsys.readouterr().out
     assert code == 0, out
     # the driver counts what the workers computed: each stage once
@@ -57,7 +45,7 @@ def test_ray_executor_gives_the_local_rows(
     assert computed == {  # timing: the teacher, and the mlp once for both losses
         "teacher": 1, "transfer": 1, "annotate": 1, "tokens": 1, "student": 2, "timing": 2
     }  # fmt: skip
-    local, remote = by_key(tmp_path / "local"), by_key(tmp_path / "ray")
+    local, remote = tiny_rows(tmp_path / "local"), tiny_rows(tmp_path / "ray")
     assert set(local) == set(remote) and len(local) == 3
     for key, row in local.items():
         other = remote[key]
@@ -80,8 +68,8 @@ def test_ray_executor_isolates_a_failing_stage(ray_cluster, bench_env, tiny_teac
     broken = shutil.copytree(tiny_teacher_dir, tmp_path / "broken-teacher")
     (broken / "model.safetensors").write_bytes(b"not a safetensors file")
     matrix.write_text(text.replace(str(tiny_teacher_dir), str(broken)))
-    code = run(matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray")
-    rows = list(by_key(tmp_path / "r").values())
+    code = run_tiny(matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray")
+    rows = list(tiny_rows(tmp_path / "r").values())
     assert code == 1 and len(rows) == 2
     assert {r.status for r in rows} == {"failed"} and {r.stage for r in rows} == {"teacher"}
 
@@ -114,9 +102,11 @@ def test_executor_options_are_checked(ray_cluster, bench_env, tiny_teacher_dir, 
     """Options that cannot work are one-line errors before anything runs."""
     matrix = tmp_path / "tiny.toml"
     matrix.write_text(fast_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",)))
-    assert run(matrix, tmp_path / "r", tmp_path / "c", "--address", "localhost:1") == 2
+    assert run_tiny(matrix, tmp_path / "r", tmp_path / "c", "--address", "localhost:1") == 2
     assert "--address is for --executor ray" in capsys.readouterr().err
-    code = run(matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray", "--gpus-per-task", "1")
+    code = run_tiny(
+        matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray", "--gpus-per-task", "1"
+    )
     assert code == 2
     assert "--gpus-per-task 1: the Ray cluster has 0 GPUs" in capsys.readouterr().err
     assert (

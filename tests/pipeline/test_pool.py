@@ -5,26 +5,13 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from distill_bench.cli.main import main
 from distill_bench.execute.local import default_jobs
 from distill_bench.plugin_api.errors import BenchError
-from distill_bench.store.results import Store
 
-from tests.helpers import computed_counts, fast_matrix_text
+from tests.helpers import computed_counts, fast_matrix_text, run_tiny, tiny_rows
 
 # everything a row says that depends on the trained weights, not on the clock
 SAME = ("primary", "teacher_agreement", "transfer_size", "eval_examples", "eval_predictions")
-
-
-def run(matrix, results, cache, *extra) -> int:
-    return main(
-        ["run", "--matrix", str(matrix), "--results-dir", str(results), "--cache-dir", str(cache),
-         *extra]
-    )  # fmt: skip
-
-
-def rows(results) -> dict:
-    return {r.key: r for r in Store(results / "bench.sqlite").rows("tiny")}
 
 
 def test_the_pool_gives_the_one_at_a_time_rows(bench_env, tiny_teacher_dir, tmp_path, capsys):
@@ -32,9 +19,9 @@ def test_the_pool_gives_the_one_at_a_time_rows(bench_env, tiny_teacher_dir, tmp_
     each, and the same rows, down to every evaluation prediction."""
     matrix = tmp_path / "tiny.toml"
     matrix.write_text(fast_matrix_text(tiny_teacher_dir, students=("mlp", "bilstm")))
-    assert run(matrix, tmp_path / "one", tmp_path / "cache-one", "--jobs", "1") == 0
+    assert run_tiny(matrix, tmp_path / "one", tmp_path / "cache-one", "--jobs", "1") == 0
     one_out = capsys.readouterr().out
-    assert run(matrix, tmp_path / "pool", tmp_path / "cache-pool", "--jobs", "2") == 0
+    assert run_tiny(matrix, tmp_path / "pool", tmp_path / "cache-pool", "--jobs", "2") == 0
     pool_out = capsys.readouterr().out
     assert "training on 2 processes" in pool_out and "training on" not in one_out
     assert (
@@ -43,7 +30,7 @@ def test_the_pool_gives_the_one_at_a_time_rows(bench_env, tiny_teacher_dir, tmp_
     # the driver counts what the workers computed: each stage once, as one process does
     assert computed_counts(pool_out) == computed_counts(one_out)
     assert computed_counts(pool_out)["student"] == 4
-    one, pool = rows(tmp_path / "one"), rows(tmp_path / "pool")
+    one, pool = tiny_rows(tmp_path / "one"), tiny_rows(tmp_path / "pool")
     assert set(one) == set(pool) and len(one) == 5
     for key, row in one.items():
         other = pool[key]
@@ -62,9 +49,9 @@ def test_a_stage_failing_in_the_pool_fails_its_rows(bench_env, tiny_teacher_dir,
     broken = shutil.copytree(tiny_teacher_dir, tmp_path / "broken-teacher")
     (broken / "model.safetensors").write_bytes(b"not a safetensors file")
     matrix.write_text(text.replace(str(tiny_teacher_dir), str(broken)))
-    code = run(matrix, tmp_path / "r", tmp_path / "c", "--jobs", "2")
+    code = run_tiny(matrix, tmp_path / "r", tmp_path / "c", "--jobs", "2")
     out = capsys.readouterr().out
-    written = list(rows(tmp_path / "r").values())
+    written = list(tiny_rows(tmp_path / "r").values())
     assert code == 1 and len(written) == 2
     assert {r.status for r in written} == {"failed"} and {r.stage for r in written} == {"teacher"}
     assert "FAILED teacher tiny-bert on sst2" in out
@@ -83,7 +70,7 @@ def test_jobs_default_and_bad_values(monkeypatch, bench_env, tiny_teacher_dir, t
     assert default_jobs() >= 1
     matrix = tmp_path / "tiny.toml"
     matrix.write_text(fast_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",)))
-    assert run(matrix, tmp_path / "r", tmp_path / "c", "--jobs", "0") == 2
+    assert run_tiny(matrix, tmp_path / "r", tmp_path / "c", "--jobs", "0") == 2
     assert "--jobs: expected a whole number >= 1, got 0" in capsys.readouterr().err
-    assert run(matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray", "--jobs", "2") == 2
+    assert run_tiny(matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray", "--jobs", "2") == 2
     assert "--jobs is for --executor local" in capsys.readouterr().err
