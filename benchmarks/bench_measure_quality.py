@@ -95,13 +95,15 @@ def plain_timeit(request: MeasureRequest, repeats: int) -> float:
     return len(texts) / best
 
 
-def measure_all(models, texts, threads: int) -> dict[str, dict]:
+def measure_all(models, texts, threads: int, repeats: int | None = None) -> dict[str, dict]:
     torch.set_num_threads(threads)
     # the sst2-cola matrix's [measure] settings (quick.toml's until 2026-11-29); variants and training steps are not timed here
     quick = load_matrix(Path(__file__).with_name("sst2-cola.toml")).measure
     config = dataclasses.asdict(
         dataclasses.replace(quick, threads=threads, train_steps=0, variants=())
     )
+    if repeats is not None:  # more timed passes than the matrix's, to see what they buy
+        config["repeats"] = repeats
     figures: dict[str, dict] = {}
     for name, (role, plugin, options, path) in models.items():
         request = MeasureRequest(role, plugin, options, str(path), texts, 64, config)
@@ -149,6 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
     parser.add_argument("--out", default="results/benchmarks/measure.md")
+    parser.add_argument("--repeats", type=int, help="timed passes (default: sst2-cola.toml's)")
     args = parser.parse_args()
     started = time.perf_counter()
     texts = sst2_dev()
@@ -157,7 +160,7 @@ def main() -> None:
         models = save_models(Path(tmp))
         for threads in [int(t) for t in args.threads.split(",")]:
             sections += [f"## {threads} thread{'s' if threads > 1 else ''}", ""]
-            sections += tables(measure_all(models, texts, threads))
+            sections += tables(measure_all(models, texts, threads, args.repeats))
             # written after each thread count, so a run cut short keeps what it measured
             write(args, sections, time.perf_counter() - started)
 
@@ -167,7 +170,8 @@ def write(args, sections: list[str], wall: float) -> None:
         [
             "# Measurement quality",
             "",
-            f"- Command: `python -m benchmarks.bench_measure_quality --threads {args.threads}` "
+            f"- Command: `python -m benchmarks.bench_measure_quality --threads {args.threads}"
+            f"{f' --repeats {args.repeats}' if args.repeats else ''}` "
             "(under `flock /tmp/cpu.lock`, so no other benchmark ran meanwhile; other "
             "processes on the machine were not stopped: see the other-load column)",
             f"- Hardware: {cpu_model()}, {os.cpu_count()} CPUs; torch {torch.__version__}; "

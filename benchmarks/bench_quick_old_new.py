@@ -124,7 +124,9 @@ def main() -> None:
         old_path = old_package(args.old, tmp / "old")
         old_s = timed_run("old", tmp / "old-results", tmp / "old-cache", old_path)
         new_s = timed_run("new", tmp / "new-results", tmp / "new-cache", None)
-        scores, speeds = compare(rows_by_label(tmp / "old-results"), rows_by_label(tmp / "new-results"))
+        scores, speeds = compare(
+            rows_by_label(tmp / "old-results"), rows_by_label(tmp / "new-results")
+        )
     head = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
