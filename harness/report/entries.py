@@ -2,10 +2,10 @@
 
 An ``Entry`` is one leaderboard line: the rows of one (dataset, teacher, student, loss,
 augmenter) that differ only by seed, summarised, every figure relative to the row's own
-teacher. ``leaderboards`` builds the per-dataset boards (gain over the ce-hard baseline,
-Pareto marks); ``variant_boards`` the deployment variants' boards. How entries become
-text is ``columns``' job; pages and tables are ``render``'s.
-"""
+teacher (``seeds`` keys rows by teacher and student seed). ``leaderboards`` builds the
+per-dataset boards (gain over the ce-hard baseline, Pareto marks); ``variant_boards`` the
+deployment variants' boards. How entries become text is ``columns``' job; pages and tables
+are ``render``'s."""
 
 from __future__ import annotations
 
@@ -14,16 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-import numpy as np
-from distill_bench.report.stats import (
-    Estimate,
-    Predictions,
-    Unit,
-    crossed,
-    estimate,
-    gain,
-    pareto_front,
-)
+from distill_bench.report.seeds import predictions_of, seed_estimate, spreads, unit_of
+from distill_bench.report.stats import Estimate, Unit, crossed, gain, pareto_front
 from distill_bench.store.results import ResultRow
 
 TEACHER_MARK = "(teacher)"
@@ -105,60 +97,6 @@ def _augmenter_plugin(row: ResultRow) -> str:
     return (row.config.get("augmenter") or {}).get("plugin") or row.augmenter
 
 
-def teacher_seed_of(row: ResultRow) -> int:
-    """The seed of the teacher a row's student learnt from (a teacher row: its own seed).
-    Rows written before it was recorded: the matrix's teacher_seed, else the row's seed."""
-    if "teacher_seed" in row.config:
-        return int(row.config["teacher_seed"])
-    budget_seed = (row.config.get("budget") or {}).get("teacher_seed")
-    return row.seed if row.role == "teacher" or budget_seed is None else int(budget_seed)
-
-
-def unit_of(row: ResultRow) -> Unit:
-    return (teacher_seed_of(row), row.seed)
-
-
-def predictions_of(rows: list[ResultRow]) -> Predictions | None:
-    """The rows' per-example predictions, one per unit; None unless every row has them."""
-    if not rows or any("eval_predictions" not in r.metrics for r in rows):
-        return None
-    labels = np.asarray(rows[0].metrics["eval_labels"], dtype=np.int64)
-    return Predictions(
-        labels=labels,
-        by_unit={
-            unit_of(r): np.asarray(r.metrics["eval_predictions"], dtype=np.int64) for r in rows
-        },
-        metric=rows[0].metrics["primary_metric"],
-        oos_label=rows[0].metrics.get("oos_label"),
-    )
-
-
-def spreads(by_unit: dict[Unit, float]) -> tuple[float | None, float | None]:
-    """(teacher spread, student spread): the std of per-teacher means (None with one
-    teacher) and the pooled std of student seeds around their teacher's mean (None
-    without two seeds under some teacher)."""
-    per_teacher: dict[int, list[float]] = defaultdict(list)
-    for (t, _), v in by_unit.items():
-        per_teacher[t].append(v)
-    means = [statistics.mean(v) for v in per_teacher.values()]
-    teacher = statistics.stdev(means) if len(means) >= 2 else None
-    squares = sum(sum((x - statistics.mean(v)) ** 2 for x in v) for v in per_teacher.values())
-    dof = sum(len(v) - 1 for v in per_teacher.values())
-    return teacher, (squares / dof) ** 0.5 if dof > 0 else None
-
-
-def _seed_estimate(by_unit: dict[Unit, float]) -> Estimate:
-    """Over seeds: with several teachers the t interval of per-teacher means (the teacher
-    is the unit of independent replication), else of the student seeds."""
-    teachers = sorted({t for t, _ in by_unit})
-    flat = estimate(list(by_unit.values()))
-    if len(teachers) < 2:
-        return flat
-    means = [statistics.mean(v for (t, _), v in by_unit.items() if t == k) for k in teachers]
-    over = estimate(means)
-    return Estimate(flat.mean, flat.std, over.low, over.high, flat.n, teachers=len(teachers))
-
-
 def _mean_or_none(values) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.mean(present) if present else None
@@ -232,7 +170,7 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
     speed = statistics.median(figures(r)["cpu_throughput"]["median"] for r in usable)
     fp32_speed = statistics.median(r.measurements["cpu_throughput"]["median"] for r in usable)
     score = statistics.mean(scores)
-    est = _seed_estimate(by_unit)
+    est = seed_estimate(by_unit)
     teacher_spread, student_spread = spreads(by_unit)
     per_example = predictions_of(usable) if variant == "fp32" else None
     pct = [100 * v / own_teacher(u) for u, v in by_unit.items() if own_teacher(u)]
