@@ -142,8 +142,8 @@ def run_planned(
 
     ``executor``: "local" (training on a pool of ``jobs`` processes, default one per core
     without a GPU; then evaluation and measurement in this process, one row at a time) or
-    "ray" (with ``address``, ``num_cpus``, ``gpus_per_task``); ``retry_failed``: rerun rows stored as failed; ``progress``:
-    where bars and log lines go (default: nowhere). The pre-flight (``check_planned``) runs
+    "ray" (with ``address``, ``num_cpus``, ``gpus_per_task``); ``retry_failed``: rerun rows
+    stored as failed; ``progress``: where bars and log lines go (default: nowhere). The pre-flight (``check_planned``) runs
     before anything is written, then every dataset loads before anything trains: bad input
     is a ``BenchError``. Writes no leaderboard.
     """

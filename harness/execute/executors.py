@@ -2,8 +2,7 @@
 
 ``local`` trains on a pool of ``jobs`` processes, then evaluates and measures in this
 process one row at a time (``local.py``); ``ray`` turns the plan's stages into Ray tasks
-(``ray.py``). Both take a ``Runner`` and return its
-``RunSummary``.
+(``ray.py``). Both take a ``Runner`` and return its ``RunSummary``.
 """
 
 from __future__ import annotations

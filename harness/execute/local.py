@@ -4,10 +4,9 @@ With ``jobs`` > 1 a run has two phases. First a pool of worker processes, each w
 share of the cores as torch threads, computes what the pending rows train: teacher
 fine-tunes, transfer sets, annotation and features, and the students, each stage as soon
 as the ones it reads are done (teachers first: they take longest). No measurement runs
-meanwhile. Then this
-process computes the rows one at a time: every stage they read is in the cache by then,
-so what is left is evaluation and measurement, alone on the machine with its threads
-pinned. The rows are those of a one-at-a-time run: stages are seeded and keyed, not
+meanwhile. Then this process computes the rows one at a time: every stage they read is in
+the cache by then, so what is left is evaluation and measurement, alone on the machine
+with its threads pinned. The rows are those of a one-at-a-time run: stages are seeded and keyed, not
 ordered. With ``jobs`` = 1 everything runs in this process, as it always did.
 """
 
@@ -25,6 +24,7 @@ from distill_bench.execute.summary import RunSummary
 from distill_bench.execute.workers import (
     UPSTREAM,
     WorkerSettings,
+    add_outcome,
     counted,
     stage_key,
     stage_kinds,
@@ -85,9 +85,10 @@ class LocalExecutor:
     def run(self, runner: Runner) -> RunSummary:
         started = time.perf_counter()
         todo = runner.pending()
-        units = training_units(runner, todo)
-        if self.jobs > 1 and units:
-            self._train(runner, units)
+        if self.jobs > 1:  # with one job the rows compute their own stages, as they always did
+            units = training_units(runner, todo)
+            if units:
+                self._train(runner, units)
         summary = runner.run(todo)  # evaluation and measurement, one row at a time
         summary.seconds = time.perf_counter() - started
         return summary
@@ -128,10 +129,7 @@ class LocalExecutor:
             outcome = future.result()
         except BrokenProcessPool as exc:
             outcome = {"failed": ["worker", f"{type(exc).__name__}: {exc}"]}
-        if "bench_error" in outcome:
-            raise BenchError(outcome["bench_error"])
-        for name, n in outcome.get("computed", {}).items():
-            runner.ctx.computed[name] = runner.ctx.computed.get(name, 0) + n
+        add_outcome(runner, outcome)
         if "failed" in outcome:
             runner.ctx.failed[unit.key] = StageFailed(*outcome["failed"])
             runner.ctx.progress.log(f"FAILED {unit.kind} {unit.label}: {outcome['failed'][1]}")
@@ -155,10 +153,10 @@ class TrainingUnit:
 def training_units(runner: Runner, todo) -> dict[str, TrainingUnit]:
     """The pending rows' stages not yet in the cache, by key: teachers first (the longest),
     then each kind in the order it is read."""
+    kinds_of = [(item, stage_kinds(runner.registry, role, item)) for role, item in todo]
     units: dict[str, TrainingUnit] = {}
     for kind in UPSTREAM:
-        for role, item in todo:
-            kinds = stage_kinds(runner.registry, role, item)
+        for item, kinds in kinds_of:
             key = stage_key(kind, item) if kind in kinds else ""
             if key and key not in units and not runner.cache.exists(kind, key):
                 label = (

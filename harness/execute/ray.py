@@ -23,6 +23,7 @@ from distill_bench.execute.summary import RunSummary
 from distill_bench.execute.workers import (
     UPSTREAM,
     WorkerSettings,
+    add_outcome,
     counted,
     stage_key,
     stage_kinds,
@@ -168,19 +169,12 @@ class RayExecutor:
                     outcome = ray.get(ref)
                 except ray.exceptions.RayError:  # its worker died; its rows say so
                     continue
-                self._add_computed(runner, outcome)
+                add_outcome(runner, outcome)
         finally:  # interrupted: nothing keeps computing for a driver that is gone
             for ref in [*waiting, *stages.values()]:
                 ray.cancel(ref)
         runner.summary.seconds = time.perf_counter() - started
         return runner.summary
-
-    @staticmethod
-    def _add_computed(runner: Runner, outcome: dict) -> None:
-        if "bench_error" in outcome:
-            raise BenchError(outcome["bench_error"])
-        for kind, n in outcome.get("computed", {}).items():
-            runner.ctx.computed[kind] = runner.ctx.computed.get(kind, 0) + n
 
     def _collect(self, ray, runner: Runner, ref, role: str, item) -> None:
         """Store a finished row; a worker that died fails its row here, on the driver."""
@@ -193,13 +187,13 @@ class RayExecutor:
             error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
             # fail the row through the runner, so it has the same names and config; every
             # stage it reads is marked failed, so the driver computes none of them itself
-            for kind in ("teacher", "transfer", "annotate", "features", "student"):
+            for kind in UPSTREAM:  # every stage a row reads
                 key = stage_key(kind, item)
                 if key and key not in runner.ctx.memo:
                     runner.ctx.failed[key] = StageFailed("worker", error)
             row = runner.row(role, item)
             runner.ctx.progress.log(summary_line(row))
             return
-        self._add_computed(runner, outcome)
+        add_outcome(runner, outcome)
         row = runner.record(outcome["row"])
         runner.ctx.progress.log(summary_line(row))

@@ -119,6 +119,15 @@ def counted(runner: Runner, work) -> dict:
     return outcome
 
 
+def add_outcome(runner: Runner, outcome: dict) -> None:
+    """A worker's ``counted`` outcome on the driver: its bad input stops the run, and what
+    it computed is counted as if this process had."""
+    if "bench_error" in outcome:
+        raise BenchError(outcome["bench_error"])
+    for kind, n in outcome.get("computed", {}).items():
+        runner.ctx.computed[kind] = runner.ctx.computed.get(kind, 0) + n
+
+
 def stage_kinds(registry: Registry, role: str, item: TeacherRow | Cell) -> tuple[str, ...]:
     """The stages a row reads that a worker may compute ahead of it, in dependency order
     (the student last; a teacher row reads its teacher only)."""

@@ -35,9 +35,8 @@ PLACE = re.compile(
 )
 # Messages made at run time, which no template shows: each says why it still has the shape.
 DYNAMIC = {
-    ("harness/execute/ray.py", "outcome['bench_error']"): "a Ray worker's BenchError, re-raised",
+    ("harness/execute/workers.py", "outcome['bench_error']"): "a worker's BenchError, re-raised",
     ("harness/execute/ray.py", "str(cause)"): "a Ray worker's BenchError, re-raised",
-    ("harness/execute/local.py", "outcome['bench_error']"): "a pool worker's BenchError, re-raised",
 }
 
 
