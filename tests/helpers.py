@@ -219,3 +219,13 @@ def tiny_rows(results) -> dict:
     from distill_bench.store.results import Store
 
     return {r.key: r for r in Store(results / "bench.sqlite").rows("tiny")}
+
+
+def with_broken_teacher(text: str, teacher_dir: Path, tmp_path: Path) -> str:
+    """``text`` with its teacher swapped for a copy whose weights do not load: a teacher
+    that fails at fine-tuning, past planning's checks."""
+    import shutil
+
+    broken = shutil.copytree(teacher_dir, tmp_path / "broken-teacher")
+    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
+    return text.replace(str(teacher_dir), str(broken))

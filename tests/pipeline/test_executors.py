@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 from distill_bench.store.results import Store
 
-from tests.helpers import computed_counts, fast_matrix_text, run_tiny, tiny_rows
+from tests.helpers import (
+    computed_counts,
+    fast_matrix_text,
+    run_tiny,
+    tiny_rows,
+    with_broken_teacher,
+)
 
 # tox sets BENCH_REQUIRE_RAY: there a missing ray extra fails these tests instead of skipping
 if os.environ.get("BENCH_REQUIRE_RAY"):
@@ -64,10 +69,7 @@ def test_ray_executor_isolates_a_failing_stage(ray_cluster, bench_env, tiny_teac
     the run still ends, writes them, and exits non-zero."""
     matrix = tmp_path / "tiny.toml"
     text = fast_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("kd-soft",))
-    # weights that do not load: a teacher failing at fine-tuning, past planning's checks
-    broken = shutil.copytree(tiny_teacher_dir, tmp_path / "broken-teacher")
-    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
-    matrix.write_text(text.replace(str(tiny_teacher_dir), str(broken)))
+    matrix.write_text(with_broken_teacher(text, tiny_teacher_dir, tmp_path))
     code = run_tiny(matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray")
     rows = list(tiny_rows(tmp_path / "r").values())
     assert code == 1 and len(rows) == 2

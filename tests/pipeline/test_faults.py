@@ -32,7 +32,7 @@ from distill_bench.plugin_api.specs import GOLD_LABELS
 from distill_bench.store.cache import Cache
 from distill_bench.store.results import Store
 
-from tests.helpers import computed_counts, fast_matrix_text
+from tests.helpers import computed_counts, fast_matrix_text, with_broken_teacher
 
 
 def bench(matrix: Path, results: Path, *extra: str, **kw) -> subprocess.Popen:
@@ -268,10 +268,7 @@ def test_cli_retry_failed_and_failure_report(bench_env, tiny_teacher_dir, tmp_pa
 
     matrix = tmp_path / "tiny.toml"
     good = fast_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("ce-hard",))
-    # weights that do not load: a teacher failing at fine-tuning, past planning's checks
-    broken = shutil.copytree(tiny_teacher_dir, tmp_path / "broken-teacher")
-    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
-    bad = good.replace(str(tiny_teacher_dir), str(broken))
+    bad = with_broken_teacher(good, tiny_teacher_dir, tmp_path)
     args = ["run", "--matrix", str(matrix), "--results-dir", str(bench_env["results"])]
     matrix.write_text(bad)
     assert main(args) == 1

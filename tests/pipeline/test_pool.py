@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from distill_bench.execute.local import default_jobs
 from distill_bench.plugin_api.errors import BenchError
 
-from tests.helpers import computed_counts, fast_matrix_text, run_tiny, tiny_rows
+from tests.helpers import (
+    computed_counts,
+    fast_matrix_text,
+    run_tiny,
+    tiny_rows,
+    with_broken_teacher,
+)
 
 # everything a row says that depends on the trained weights, not on the clock
 SAME = ("primary", "teacher_agreement", "transfer_size", "eval_examples", "eval_predictions")
@@ -46,9 +50,7 @@ def test_a_stage_failing_in_the_pool_fails_its_rows(bench_env, tiny_teacher_dir,
     named, nothing downstream is trained, and the run ends non-zero with its rows written."""
     matrix = tmp_path / "tiny.toml"
     text = fast_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("kd-soft",))
-    broken = shutil.copytree(tiny_teacher_dir, tmp_path / "broken-teacher")
-    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
-    matrix.write_text(text.replace(str(tiny_teacher_dir), str(broken)))
+    matrix.write_text(with_broken_teacher(text, tiny_teacher_dir, tmp_path))
     code = run_tiny(matrix, tmp_path / "r", tmp_path / "c", "--jobs", "2")
     out = capsys.readouterr().out
     written = list(tiny_rows(tmp_path / "r").values())
