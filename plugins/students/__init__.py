@@ -41,6 +41,7 @@ from distill_bench.plugins.students.options import (
     LR_PRETRAINED,
     LR_RANDOM,
     MLP_OPTIONS,
+    PRECISION,
     TRANSFORMER_OPTIONS,
     WORD_VOCAB,
     cnn_problem,
@@ -164,7 +165,7 @@ def register_students(register):
             factory=transformer,
             description="A BERT of the given shape, randomly initialised, over the teacher's "
             "WordPiece vocabulary.",
-            options=(*TRANSFORMER_OPTIONS, LR_RANDOM, EPOCHS),
+            options=(*TRANSFORMER_OPTIONS, LR_RANDOM, EPOCHS, PRECISION),
             validate=transformer_problem,
             exposes=_LAYERED,
             special_tokens=True,
@@ -179,7 +180,7 @@ def register_students(register):
                 f"H={hidden}, {heads} heads, feed-forward {4 * hidden}), randomly "
                 f"initialised: {params} params over BERT's 30,522 WordPieces.",
                 options=preset(
-                    (*TRANSFORMER_OPTIONS, LR_RANDOM, EPOCHS),
+                    (*TRANSFORMER_OPTIONS, LR_RANDOM, EPOCHS, PRECISION),
                     layers=layers,
                     hidden_size=hidden,
                     heads=heads,
@@ -210,6 +211,7 @@ def register_students(register):
                 ),
                 LR_PRETRAINED,
                 EPOCHS,
+                PRECISION,
             ),
             # planning checks the chosen layers against the teacher's depth
             teacher_layers=lambda options: tuple(options["layers"]),
@@ -233,6 +235,7 @@ def register_students(register):
                 ),
                 LR_PRETRAINED,
                 EPOCHS,
+                PRECISION,
             ),
             exposes=_LAYERED,
             special_tokens=True,

@@ -17,12 +17,14 @@ from distill_bench.plugins.teachers import minilm_path
 
 
 def _with_schedule(model, options):
-    """The module carries its learning rate and epochs; the training loop reads
-    ``model.learning_rate`` and ``model.epochs``."""
+    """The module carries its learning rate, epochs and training precision; the training
+    loop reads ``model.learning_rate``, ``model.epochs`` and ``model.precision``."""
     if options.get("learning_rate", 0.0) > 0:
         model.learning_rate = options["learning_rate"]
     if options.get("epochs", 0) > 0:  # >= 0: the option's bounds; 0 = the budget's
         model.epochs = options["epochs"]
+    if "precision" in options:
+        model.precision = options["precision"]
     return model
 
 
@@ -70,7 +72,7 @@ def transformer(options, ctx):
     from distill_bench.plugins.students.models import TransformerStudent, bert_classifier  # torch
 
     # hidden_size a multiple of heads: options.transformer_problem, checked when resolved
-    shape = {k: v for k, v in options.items() if k not in ("learning_rate", "epochs")}
+    shape = {k: v for k, v in options.items() if k not in ("learning_rate", "epochs", "precision")}
     model = TransformerStudent(bert_classifier(ctx.vocab_size, ctx.num_labels, **shape))
     return _with_schedule(model, options)
 

@@ -8,6 +8,7 @@ Batches are right-padded (``distill_bench.stages.batching.pad``): mask = 1 on a 
 from __future__ import annotations
 
 import torch
+from distill_bench.plugin_api.specs import ATTENTIONS, HIDDEN_STATES
 from torch import nn
 
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
@@ -120,29 +121,37 @@ class CNNStudent(nn.Module):
 
 
 class TransformerStudent(nn.Module):
-    """A Hugging Face sequence classifier (``self.model``) behind the student interface:
-    logits, hidden_states (embeddings output + one per layer, each [batch, seq, hidden])
-    and attentions (one per layer, [batch, heads, seq, seq]). Built with eager attention,
-    the implementation that returns attention maps."""
+    """A Hugging Face sequence classifier (``self.model``) behind the student interface.
+
+    It returns logits only, under SDPA attention, unless ``expose`` asks for more: a loss
+    that reads hidden_states (embeddings output + one per layer, each [batch, seq, hidden])
+    or attentions (one per layer, [batch, heads, seq, seq]) gets them, the attention maps
+    from eager attention (SDPA kernels return none). The student stage exposes what the
+    cell's loss reads for training only: evaluation and measurement run the plain
+    classifier, as the teacher is timed."""
 
     def __init__(self, model: nn.Module, tokenizer=None):
         super().__init__()
         self.model = model
         if tokenizer is not None:
             self.tokenizer = tokenizer  # its own vocabulary (a pretrained student)
+        self.expose(frozenset())
+
+    def expose(self, needs: frozenset[str]) -> None:
+        """Return ``needs``' hidden_states and/or attentions from training forwards."""
+        self.returns = needs & {HIDDEN_STATES, ATTENTIONS}
+        self.model.set_attn_implementation("eager" if ATTENTIONS in self.returns else "sdpa")
 
     def forward(self, input_ids, attention_mask):
+        returns = self.returns
         out = self.model(
             input_ids=input_ids,
             attention_mask=attention_mask,
-            output_hidden_states=True,
-            output_attentions=True,
+            output_hidden_states=HIDDEN_STATES in returns,
+            output_attentions=ATTENTIONS in returns,
         )
-        return {
-            "logits": out.logits,
-            "hidden_states": tuple(out.hidden_states),
-            "attentions": tuple(out.attentions),
-        }
+        extra = {name: tuple(getattr(out, name)) for name in sorted(returns)}
+        return {"logits": out.logits, **extra}
 
 
 def bert_classifier(

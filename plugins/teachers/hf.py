@@ -19,25 +19,11 @@ from distill_bench.plugin_api.tasks import TaskData
 from distill_bench.plugins.teachers.folder import check_model
 from distill_bench.stages.annotation.annotators import TorchAnnotator, load_annotator
 from distill_bench.stages.batching import length_grouped_batches, pad
+from distill_bench.stages.precision import use_bf16
 from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
 
 transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
-
-
-def cpu_has_bf16() -> bool:
-    """AVX512-BF16 or AMX: bf16 matmuls run natively instead of being emulated."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    if precision == "auto":
-        return device.type == "cuda" or cpu_has_bf16()
-    return precision == "bf16"
 
 
 def _linear_warmup_decay(warmup: int, total: int) -> Callable[[int], float]:

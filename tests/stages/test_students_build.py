@@ -129,7 +129,9 @@ def test_transformer_students_expose_hidden_states_and_attentions(
     model, ctx = build(name, tiny_teacher_dir)
     ids, mask = batch(ctx, TEXTS[:3])
     assert ids[0, 0] == ctx.tokenizer.token_to_id("[CLS]")
-    out = model.eval()(ids, mask)
+    assert set(model.eval()(ids, mask)) == {"logits"}  # nothing more unless a loss asks
+    model.expose(frozenset({"hidden_states", "attentions"}))
+    out = model(ids, mask)
     size, seq = ids.shape
     assert out["logits"].shape == (size, 2)
     assert len(out["hidden_states"]) == layers + 1
@@ -455,6 +457,7 @@ def test_pretrained_minilm_loads_and_brings_its_tokenizer(tiny_teacher_dir):
     )
     ids, mask = batch(ctx, TEXTS[:8])
     assert ids[0, 0] == 101 and ids[0, mask[0].sum() - 1] == 102  # [CLS] ... [SEP]
+    model.expose(frozenset({"hidden_states", "attentions"}))
     out = model.eval()(ids, mask)
     assert len(out["hidden_states"]) == 7 and out["hidden_states"][-1].shape[-1] == 384
     assert len(out["attentions"]) == 6 and out["attentions"][0].shape[1] == 12

@@ -13,6 +13,7 @@ import torch
 from distill_bench.matrix.model import Budget
 from distill_bench.plugin_api.progress import Progress, quiet
 from distill_bench.stages.batching import length_grouped_batches, pad
+from distill_bench.stages.precision import use_bf16
 from torch import nn
 
 IGNORE = -100  # label id for transfer examples without a gold label
@@ -186,6 +187,9 @@ def distill(
     optimizers = make_optimizers(
         trainable, getattr(model, "learning_rate", None) or budget.student_lr
     )
+    # a transformer student may train under bf16 autocast (``model.precision``, auto where
+    # native); the loss and the optimizer step stay fp32
+    bf16 = use_bf16(getattr(model, "precision", "fp32"), device)
     best_score, best_state, best_epoch, losses = -math.inf, None, 0, []
     started, steps = time.perf_counter(), 0
     for epoch in range(epochs):
@@ -198,7 +202,9 @@ def distill(
             # batch: pad this batch's ids, gather gold labels and teacher outputs
             batch = make_batch(index, steps)
             # forward, loss, backward, step
-            loss = loss_fn(as_output(model(batch.input_ids, batch.attention_mask)), batch)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                out = as_output(model(batch.input_ids, batch.attention_mask))
+            loss = loss_fn({k: _fp32(v) for k, v in out.items()}, batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"loss is {loss.item()} at epoch {epoch + 1}, step {steps + 1}"
@@ -206,6 +212,9 @@ def distill(
             optimizer_step(optimizers, loss)
             total, count, steps = total + loss.item() * len(index), count + len(index), steps + 1
         losses.append(total / max(1, count))
+        if epochs == 1:  # one epoch: nothing to select between, skip the selection pass
+            best_epoch = 1
+            break
         # select: keep the epoch that scores best on the held-out split
         logits = predict(model, data.select_ids, 512, device, data.num_labels)
         score = data.metric(data.select_labels, logits.argmax(-1))
@@ -220,7 +229,17 @@ def distill(
         "steps": steps,
         "epochs": epochs,
         "best_epoch": best_epoch,
-        "best_select_score": best_score,
+        "best_select_score": best_score if best_state is not None else None,
         "epoch_losses": losses,
         "train_examples_per_second": epochs * len(transfer_ids) / max(seconds, 1e-9),
+        "autocast": "bf16" if bf16 else "fp32",
     }
+
+
+def _fp32(value):
+    """A student output as the loss reads it: fp32, whatever the forward ran in."""
+    if isinstance(value, torch.Tensor):
+        return value.float()
+    if isinstance(value, tuple):
+        return tuple(_fp32(v) for v in value)
+    return value

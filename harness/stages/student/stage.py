@@ -197,6 +197,10 @@ def student_checkpoint(ctx: StageContext, cell: Cell) -> Path:
         loss_fn = build_loss(ctx, cell.loss)
         vocab_id = vocabulary_id(built.context)
         data = training_data(ctx, cell, task, built.context, vocab_id, kept)
+        # transformer students return their layers only to a loss that reads them
+        expose = getattr(built.model, "expose", None)
+        if expose is not None:
+            expose(loss_profile(ctx.registry, cell.loss).needs)
         # train, keep the best epoch on the selection split
         info = distill(
             built.model,
@@ -209,6 +213,8 @@ def student_checkpoint(ctx: StageContext, cell: Cell) -> Path:
         )
         if kept.filtered is not None:
             info["confidence_filter"] = kept.filtered
+        if expose is not None:
+            expose(frozenset())
         # predict the evaluation split, save
         evaluation_ids = split_ids(
             ctx, built.context, vocab_id, task.evaluation.texts, cell.data_key + "/evaluation"

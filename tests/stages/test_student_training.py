@@ -1,0 +1,112 @@
+"""What the distillation loop spends: no selection pass that selects nothing, SDPA
+attention unless a loss reads attention maps, bf16 autocast where a student asks for it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from distill_bench.matrix.model import Budget
+from distill_bench.plugin_api.registry import load_registry
+from distill_bench.plugin_api.specs import ATTENTIONS, HIDDEN_STATES
+from distill_bench.stages import precision
+from distill_bench.stages.batching import pad
+from distill_bench.stages.student.io import StudentContext
+from distill_bench.stages.student.loop import TrainingData, distill
+
+REGISTRY = load_registry()
+IDS = [[5, 6, 7], [8, 9], [10, 11, 12, 13]] * 4
+LABELS = [0, 1, 0] * 4
+TINY = {"layers": 1, "hidden_size": 16, "heads": 2}
+
+
+def word_context():
+    from tokenizers import Tokenizer, models
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3} | {f"w{i}": i for i in range(4, 20)}
+    return StudentContext(2, Tokenizer(models.WordLevel(vocab, unk_token="[UNK]")))
+
+
+def student(name: str, **options):
+    spec = REGISTRY.get("students", name)
+    torch.manual_seed(0)
+    return spec.factory(spec.resolve(options, "test"), word_context())
+
+
+def train(model, epochs: int, loss=None):
+    """distill() on 12 made-up sentences; the selection metric counts its calls."""
+    calls = []
+
+    def metric(gold, predicted):
+        calls.append(len(gold))
+        return 0.5
+
+    data = TrainingData(IDS, LABELS, None, IDS[:3], LABELS[:3], metric, num_labels=2)
+    info = distill(
+        model,
+        loss or (lambda out, batch: F.cross_entropy(out["logits"], batch.labels)),
+        data,
+        budget=Budget(student_epochs=epochs, student_batch_size=4),
+        seed=0,
+        device=torch.device("cpu"),
+    )
+    return info, calls
+
+
+def test_one_epoch_runs_no_selection_pass_and_keeps_its_weights():
+    info, calls = train(student("mlp"), epochs=1)
+    assert calls == [] and info["best_epoch"] == 1 and info["best_select_score"] is None
+    info, calls = train(student("mlp"), epochs=2)
+    assert calls == [3, 3] and info["best_select_score"] == 0.5
+
+
+def test_transformer_students_use_sdpa_unless_a_loss_reads_attention_maps():
+    model = student("transformer", **TINY).eval()
+    assert model.model.config._attn_implementation == "sdpa"
+    ids, mask = pad([[2, 5, 6, 3], [2, 7, 3]])
+    plain = model(ids, mask)
+    assert set(plain) == {"logits"}
+    model.expose(frozenset({HIDDEN_STATES}))  # hidden states: SDPA still serves
+    assert model.model.config._attn_implementation == "sdpa"
+    assert set(model(ids, mask)) == {"logits", HIDDEN_STATES}
+    model.expose(frozenset({HIDDEN_STATES, ATTENTIONS}))
+    assert model.model.config._attn_implementation == "eager"
+    maps = model(ids, mask)
+    assert len(maps[ATTENTIONS]) == 1 and len(maps[HIDDEN_STATES]) == 2
+    torch.testing.assert_close(maps["logits"], plain["logits"], atol=1e-5, rtol=1e-5)
+    model.expose(frozenset())
+    assert model.model.config._attn_implementation == "sdpa"
+
+
+def test_bf16_autocast_trains_a_transformer_student_and_hands_the_loss_fp32():
+    dtypes = []
+
+    def loss(out, batch):
+        dtypes.append(out["logits"].dtype)
+        return F.cross_entropy(out["logits"], batch.labels)
+
+    info, _ = train(student("transformer", **TINY, precision="bf16"), epochs=2, loss=loss)
+    assert info["autocast"] == "bf16" and set(dtypes) == {torch.float32}
+    assert all(torch.isfinite(torch.tensor(info["epoch_losses"])))
+    info, _ = train(student("transformer", **TINY, precision="fp32"), epochs=1)
+    assert info["autocast"] == "fp32"
+    info, _ = train(student("bilstm"), epochs=1)  # word-level students have no precision
+    assert info["autocast"] == "fp32"
+
+
+def test_auto_precision_takes_bf16_only_where_it_is_native(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    assert not precision.use_bf16("auto", cpu) and precision.use_bf16("auto", cuda)
+    assert precision.use_bf16("bf16", cpu) and not precision.use_bf16("fp32", cuda)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    assert precision.use_bf16("auto", cpu)
+
+
+@pytest.mark.parametrize("value", ["fp16", "BF16"])
+def test_a_precision_outside_the_choices_is_refused(value):
+    from distill_bench.plugin_api.errors import BenchError
+
+    spec = REGISTRY.get("students", "transformer")
+    with pytest.raises(BenchError, match="precision"):
+        spec.resolve({"precision": value}, "test")
