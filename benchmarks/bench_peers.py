@@ -167,8 +167,8 @@ def harness(before: bool) -> Callable:
                 budget=budget, seed=SEED[0], device=torch.device("cpu"))  # fmt: skip
         if before:  # the selection pass one epoch used to pay
             predict_logits(model, SELECT[0], 512, torch.device("cpu"), 2)
-        if hasattr(model, "expose"):
-            model.expose(frozenset())
+            if hasattr(model, "expose"):
+                model.expose(frozenset())
 
     return train
 

@@ -140,7 +140,9 @@ class TransformerStudent(nn.Module):
     def expose(self, needs: frozenset[str]) -> None:
         """Return ``needs``' hidden_states and/or attentions from training forwards."""
         self.returns = needs & {HIDDEN_STATES, ATTENTIONS}
-        self.model.set_attn_implementation("eager" if ATTENTIONS in self.returns else "sdpa")
+        wanted = "eager" if ATTENTIONS in self.returns else "sdpa"
+        if self.model.config._attn_implementation != wanted:  # switching is not free
+            self.model.set_attn_implementation(wanted)
 
     def forward(self, input_ids, attention_mask):
         returns = self.returns
