@@ -48,6 +48,7 @@ from distill_bench.plugins.students.options import (
     preset,
     transformer_problem,
 )
+from distill_bench.plugins.students.word_vectors import glove_problem
 
 _POOLED = frozenset({LOGITS, HIDDEN_STATES})  # hidden_states: the pooled features
 _LAYERED = frozenset({LOGITS, HIDDEN_STATES, ATTENTIONS})  # per layer, [batch, seq, hidden]
@@ -62,6 +63,7 @@ def register_students(register):
             factory=mlp,
             description="Mean of word embeddings, then an MLP: the smallest, fastest baseline.",
             options=MLP_OPTIONS,
+            validate=glove_problem,
             exposes=_POOLED,
         )
     )
@@ -75,6 +77,7 @@ def register_students(register):
             options=preset(
                 MLP_OPTIONS, embedding_dim=300, hidden_size=300, layers=3, dropout=0.0, **WORD_VOCAB
             ),
+            validate=glove_problem,
             exposes=_POOLED,
         )
     )
@@ -85,6 +88,7 @@ def register_students(register):
             description="BiLSTM, max-pooling over time, a dense layer, classifier (defaults: the "
             "shape of Tang et al. 2019 over the teacher's WordPieces).",
             options=BILSTM_OPTIONS,
+            validate=glove_problem,
             exposes=_POOLED,
         )
     )
@@ -97,6 +101,7 @@ def register_students(register):
             "max-pool, ReLU layer of 400, classifier. 15.7M params at 50k words, 0.66M "
             "without embeddings.",
             options=preset(BILSTM_OPTIONS, **WORD_VOCAB),
+            validate=glove_problem,
             exposes=_POOLED,
         )
     )
@@ -117,6 +122,7 @@ def register_students(register):
                 vocab_size=10_000,
                 min_count=1,
             ),
+            validate=glove_problem,
             exposes=_POOLED,
         )
     )
@@ -139,6 +145,7 @@ def register_students(register):
                 embedding_init="teacher",
                 vocab="wordpiece",
             ),
+            validate=glove_problem,
             exposes=_POOLED,
         )
     )
@@ -195,9 +202,10 @@ def register_students(register):
         StudentSpec(
             name="teacher-layers",
             factory=teacher_layers,
-            description="DistilBERT-style: a copy of the fine-tuned teacher keeping only the "
-            "chosen layers (embeddings, pooler and classifier copied too); the teacher's "
-            "tokenizer.",
+            description="DistilBERT-style: a copy of the teacher keeping only the chosen "
+            "layers (embeddings and pooler copied too), from the fine-tuned teacher (its "
+            "classifier too) or from its pre-trained checkpoint (a new classifier, as "
+            "DistilBERT starts); the teacher's tokenizer.",
             options=(
                 Option(
                     "layers",
@@ -208,6 +216,15 @@ def register_students(register):
                     "the teacher's depth",
                     min=0,
                     item_type=int,
+                ),
+                Option(
+                    "init",
+                    str,
+                    "finetuned",
+                    "whose layers: finetuned = the fine-tuned teacher's (a distilled "
+                    "student's head start); pretrained = the checkpoint's before fine-tuning "
+                    "(the fair no-distillation baseline)",
+                    choices=("finetuned", "pretrained"),
                 ),
                 LR_PRETRAINED,
                 EPOCHS,

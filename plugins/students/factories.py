@@ -60,11 +60,27 @@ def embedding_student(module: str):
                         ctx.teacher_dir, ctx.tokenizer, embedding.embedding_dim
                     )
                 )
+        if options.get("embedding_init") == "glove" and _init_weights(ctx):
+            model.embedding_coverage = _glove_init(embedding, ctx.tokenizer)
         if options.get("freeze_embeddings", False):
             embedding.weight.requires_grad_(False)
         return model
 
     return factory
+
+
+def _glove_init(embedding, tokenizer) -> float:
+    """GloVe's vectors into ``embedding``'s rows of the words GloVe knows (projected to the
+    embedding's width); the share of the vocabulary they cover."""
+    import torch
+    from distill_bench.plugins.students.word_vectors import glove_rows
+    from distill_bench.stages.student.from_teacher import project  # torch
+
+    ids, vectors = glove_rows(tokenizer)
+    if ids:
+        with torch.no_grad():
+            embedding.weight[ids] = project(torch.from_numpy(vectors), embedding.embedding_dim)
+    return len(ids) / tokenizer.get_vocab_size()
 
 
 def transformer(options, ctx):
@@ -92,7 +108,10 @@ def teacher_layers(options, ctx):
             "the teacher's folder is gone (its cache entry was deleted?): run the cell again"
         )
     if _init_weights(ctx):
-        teacher = load_teacher(ctx.teacher_dir)
+        if options["init"] == "pretrained":  # the layers before fine-tuning, a new head
+            teacher = _pretrained_teacher(ctx, ctx.num_labels)
+        else:
+            teacher = load_teacher(ctx.teacher_dir)
         layers = parse_layers(options["layers"], teacher.config.num_hidden_layers)
         model = truncated_copy(teacher, layers, ctx.num_labels)
         vocab = teacher.config.vocab_size
@@ -110,6 +129,27 @@ def teacher_layers(options, ctx):
             f"but its input comes from a tokenizer of {ctx.vocab_size}"
         )
     return _with_schedule(TransformerStudent(model), options)
+
+
+def _pretrained_teacher(ctx, num_labels: int):
+    """The teacher's checkpoint before fine-tuning, with a newly initialised classifier
+    (seeded by the cell): what DistilBERT's student starts from, not the fine-tuned model."""
+    from transformers import AutoModelForSequenceClassification
+
+    if not ctx.teacher_pretrained:
+        raise BenchError(
+            "student 'teacher-layers': init = \"pretrained\" needs the teacher's pre-trained "
+            "checkpoint, and this teacher plugin names none (it has no 'path')"
+        )
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(
+            pretrained_path(ctx.teacher_pretrained), num_labels=num_labels
+        )
+    except (OSError, ValueError) as exc:
+        raise BenchError(
+            f"student 'teacher-layers': cannot load the teacher's pre-trained checkpoint "
+            f"{ctx.teacher_pretrained} ({str(exc).splitlines()[0]})"
+        ) from None
 
 
 def pretrained_path(model: str) -> str:

@@ -11,17 +11,19 @@ from dataclasses import replace
 
 from distill_bench import Option
 from distill_bench.plugin_api.specs import VOCAB_OPTIONS
+from distill_bench.plugins.students.word_vectors import glove_problem
 
 INIT_OPTIONS = (
     Option(
         "embedding_init",
         str,
         "random",
-        "random, or teacher: the fine-tuned teacher's input embeddings (a word-level "
-        "vocabulary averages each word's WordPieces), PCA-reduced when embedding_dim is "
-        "smaller than the teacher's hidden size, mapped by a fixed random orthonormal "
-        "matrix when larger",
-        choices=("random", "teacher"),
+        "random; teacher: the fine-tuned teacher's input embeddings (a word-level "
+        "vocabulary averages each word's WordPieces); glove: GloVe 6B 50-d vectors for the "
+        "words GloVe knows (the glove extra; other tokens random; the row records the "
+        "coverage). PCA-reduced when embedding_dim is smaller than the source's width, "
+        "mapped by a fixed random orthonormal matrix when larger",
+        choices=("random", "teacher", "glove"),
     ),
     Option("freeze_embeddings", bool, False, "keep the embedding table fixed while training"),
 )
@@ -85,7 +87,7 @@ def cnn_problem(options) -> str | None:
     """``StudentSpec.validate`` of the CNN students: what one option's range cannot say."""
     if not options["filter_widths"]:
         return "option 'filter_widths' must name at least one width, got []"
-    return None
+    return glove_problem(options)
 
 
 def transformer_problem(options) -> str | None:

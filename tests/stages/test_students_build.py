@@ -502,3 +502,35 @@ def test_a_transformer_student_trains_for_its_own_epoch_count(tiny_teacher_dir):
     assert epochs_run() == (3, 9)
     with pytest.raises(BenchError, match="'epochs' must be >= 0"):
         spec.factory(spec.resolve({**shape, "epochs": -1}, "test"), ctx)
+
+
+def test_teacher_layers_start_from_the_pretrained_checkpoint_when_asked(tiny_teacher_dir, tmp_path):
+    """init = "pretrained": the layers of the checkpoint before fine-tuning and a new head
+    (DistilBERT's start, the fair baseline); "finetuned" (default): the fine-tuned teacher's."""
+    from transformers import BertForSequenceClassification
+
+    finetuned = tmp_path / "finetuned"
+    model = BertForSequenceClassification.from_pretrained(tiny_teacher_dir)
+    with torch.no_grad():  # "fine-tuning": every weight moves
+        for p in model.parameters():
+            p.add_(0.5)
+    model.save_pretrained(finetuned)
+    (finetuned / "tokenizer.json").write_bytes((tiny_teacher_dir / "tokenizer.json").read_bytes())
+    spec = REGISTRY.get("students", "teacher-layers")
+    tokenizer = load_tokenizer_file(tiny_teacher_dir / "tokenizer.json")
+    ctx = StudentContext(2, tokenizer, finetuned, True, teacher_pretrained=str(tiny_teacher_dir))
+    layer = "model.bert.encoder.layer.0.attention.self.query.weight"
+
+    def build(init):
+        torch.manual_seed(0)
+        return spec.factory(spec.resolve({"layers": [1], "init": init}, "test"), ctx).state_dict()
+
+    pretrained, tuned = build("pretrained"), build("finetuned")
+    source = BertForSequenceClassification.from_pretrained(tiny_teacher_dir).state_dict()
+    assert torch.equal(pretrained[layer], source[layer.replace("model.", "").replace(".0.", ".1.")])
+    assert torch.equal(tuned[layer], model.state_dict()[layer[6:].replace(".0.", ".1.")])
+    assert not torch.equal(pretrained["model.classifier.weight"], tuned["model.classifier.weight"])
+    with pytest.raises(BenchError, match="pre-trained checkpoint"):
+        spec.factory(
+            spec.resolve({"init": "pretrained"}, "test"), StudentContext(2, tokenizer, finetuned)
+        )

@@ -30,6 +30,9 @@ class StudentContext:
     tokenizer: Any  # tokenizers.Tokenizer the student reads
     teacher_dir: Path | None = None  # the fine-tuned teacher checkpoint, when there is one
     special_tokens: bool = False  # whether the student's input carries [CLS] ... [SEP]
+    # the teacher's checkpoint before fine-tuning (a folder or Hub id; the teacher plugin's
+    # ``path``), for students that start from the pre-trained layers: None when unknown
+    teacher_pretrained: str | None = None
     # False when rebuilding a saved student: its weights are loaded next, so factories skip
     # copying from the teacher or a checkpoint (and that load never counts in its memory)
     init_weights: bool = True

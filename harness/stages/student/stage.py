@@ -85,10 +85,16 @@ def build_student(
     vocabulary), then its module."""
     spec = ctx.registry.get("students", cell.student.plugin)
     options = cell.student.options_dict()
-    teacher_tokenizer = student_io.prepare(teacher_model(ctx, cell.teacher).tokenizer(teacher_dir))
+    teacher = teacher_model(ctx, cell.teacher)
+    teacher_tokenizer = student_io.prepare(teacher.tokenizer(teacher_dir))
     tokenizer = student_io.student_tokenizer(options, teacher_tokenizer, texts)
+    pretrained = getattr(teacher, "path", None)
     context = student_io.StudentContext(
-        task.num_labels, tokenizer, teacher_dir, spec.special_tokens
+        task.num_labels,
+        tokenizer,
+        teacher_dir,
+        spec.special_tokens,
+        teacher_pretrained=None if pretrained is None else str(pretrained),
     )
     # seeded here, not only in the loop: a student's initial weights must not depend
     # on what ran earlier in this process (loading a teacher draws random numbers)
@@ -213,6 +219,8 @@ def student_checkpoint(ctx: StageContext, cell: Cell) -> Path:
         )
         if kept.filtered is not None:
             info["confidence_filter"] = kept.filtered
+        if hasattr(built.model, "embedding_coverage"):  # pretrained word vectors' share
+            info["embedding_coverage"] = built.model.embedding_coverage
         if expose is not None:
             expose(frozenset())
         # predict the evaluation split, save

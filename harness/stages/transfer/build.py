@@ -276,4 +276,6 @@ def row_metrics(
         metrics["transfer_unsure"] = filtered["unsure"]
         metrics["transfer_filtered_out"] = filtered["removed"]
         metrics["transfer_after_filter"] = filtered["kept"]
+    if "embedding_coverage" in student_info:  # embedding_init = "glove": the words it found
+        metrics["embedding_coverage"] = student_info["embedding_coverage"]
     return metrics
