@@ -23,9 +23,13 @@ class Component:
     plugin: str
     name: str
     options: tuple[tuple[str, Any], ...]
+    # options at a default their spec keeps out of stage keys (Option.keyed_at_default)
+    unkeyed: tuple[str, ...] = ()
 
     def config(self) -> dict[str, Any]:
-        return {"plugin": self.plugin, "options": dict(self.options)}
+        """What stage keys and rows record of the entry."""
+        options = {k: v for k, v in self.options if k not in self.unkeyed}
+        return {"plugin": self.plugin, "options": options}
 
     def options_dict(self) -> dict[str, Any]:
         return dict(self.options)
@@ -39,7 +43,10 @@ def resolve(entry: Entry, registry: Registry, where: str) -> Component:
     except BenchError as exc:
         raise BenchError(f"{where}: {exc}") from None
     options = spec.resolve(dict(entry.options), f"{where}: {SINGULAR[entry.kind]} {entry.name!r}")
-    return Component(entry.kind, entry.plugin, entry.name, tuple(sorted(options.items())))
+    unkeyed = tuple(
+        o.name for o in spec.options if not o.keyed_at_default and options[o.name] == o.default
+    )
+    return Component(entry.kind, entry.plugin, entry.name, tuple(sorted(options.items())), unkeyed)
 
 
 def _resolve_composition(entry: Entry, registry: Registry, where: str) -> Component:

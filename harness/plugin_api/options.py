@@ -35,6 +35,9 @@ class Option:
     above: float | None = None
     below: float | None = None
     item_type: type | None = None
+    # False for an option added after stage caches exist: at its default it stays out of
+    # stage keys (``Component.config``), so adding it re-keys nothing already computed
+    keyed_at_default: bool = True
 
     def __post_init__(self) -> None:
         if self.type not in _OPTION_TYPES:

@@ -152,7 +152,12 @@ def per_class_indices(labels: Sequence[int], per_class: int, seed: int) -> list[
 
 
 def low_resource(
-    task: TaskData, *, max_labeled: int = 0, labels_per_class: int = 0, seed: int = 0
+    task: TaskData,
+    *,
+    max_labeled: int = 0,
+    labels_per_class: int = 0,
+    seed: int = 0,
+    select_share: float = 0.0,
 ) -> TaskData:
     """Keep a seeded, stratified labelled subset of train; the rest of train is unlabelled.
 
@@ -160,13 +165,20 @@ def low_resource(
     that has fewer); ``max_labeled`` (0 = all) then caps the total, keeping label
     proportions. The examples left out of train lose their labels and go, in train order,
     to the front of ``task.unlabelled`` (an existing pool, e.g. IMDB's unsup reviews,
-    follows them). Selection and evaluation splits are unchanged, so low-resource runs
-    are scored on exactly the same examples as full ones.
+    follows them). Evaluation is unchanged, so low-resource runs are scored on exactly the
+    same examples as full ones.
+
+    ``select_share`` (0 = off) takes the selection split out of the label budget: that
+    share of the kept examples (stratified, at least one) becomes the selection split, and
+    the former selection texts join the unlabelled pool without their labels, so an arm of
+    N labels sees N gold labels in all. Off, the selection split is left as it is.
     """
     if max_labeled < 0 or labels_per_class < 0:
         raise ValueError(
             f"max_labeled and labels_per_class must be >= 0, got {max_labeled}, {labels_per_class}"
         )
+    if not 0 <= select_share < 1:
+        raise ValueError(f"select_share must be in [0, 1), got {select_share}")
     train = task.train
     keep = list(range(len(train)))
     if labels_per_class:
@@ -174,11 +186,20 @@ def low_resource(
     if max_labeled and len(keep) > max_labeled:
         picked = stratified_indices([train.labels[i] for i in keep], max_labeled, seed)
         keep = [keep[j] for j in picked]
-    if len(keep) == len(train):
+    if len(keep) == len(train) and not select_share:
         return task
     kept = set(keep)
     pool = tuple(text for i, text in enumerate(train.texts) if i not in kept)
-    return dataclasses.replace(task, train=train.take(keep), unlabelled=pool + task.unlabelled)
+    labelled, select = train.take(keep), task.select
+    if select_share:
+        n_select = max(1, round(len(keep) * select_share))
+        if n_select >= len(keep):
+            raise ValueError(f"{len(keep)} labelled examples leave none to train on")
+        labelled, select = carve(labelled, n_select, seed, task.select.name)
+        pool += task.select.texts
+    return dataclasses.replace(
+        task, train=labelled, select=select, unlabelled=pool + task.unlabelled
+    )
 
 
 def subsample(

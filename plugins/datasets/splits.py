@@ -42,6 +42,17 @@ _LOW_RESOURCE_OPTIONS = (
         "then capped by max_labeled); the rest of train becomes the unlabelled pool; 0 = off",
         min=0,
     ),
+    Option(
+        "select_from_labeled",
+        float,
+        0.0,
+        "with max_labeled or labels_per_class: this share of the labelled examples is the "
+        "selection split (an N-label arm sees N gold labels in all; the usual selection "
+        "texts join the unlabelled pool); 0 = the selection split comes from outside them",
+        min=0,
+        below=1,
+        keyed_at_default=False,  # added after caches existed: off, it keeps their keys
+    ),
 )
 DATASET_OPTIONS = (*_SPLIT_OPTIONS, *_LOW_RESOURCE_OPTIONS)
 
@@ -64,12 +75,22 @@ def apply_low_resource(task: TaskData, options: Mapping) -> TaskData:
             raise BenchError(
                 f"dataset {task.name!r}: option {name!r} must be >= 0 (0 = off), got {options[name]}"
             )
-    return low_resource(
-        task,
-        max_labeled=options.get("max_labeled", 0),
-        labels_per_class=options.get("labels_per_class", 0),
-        seed=options.get("split_seed", 0),
-    )
+    share = options.get("select_from_labeled", 0.0)
+    if share and not (options.get("max_labeled", 0) or options.get("labels_per_class", 0)):
+        raise BenchError(
+            f"dataset {task.name!r}: option 'select_from_labeled' needs a label budget "
+            "(max_labeled or labels_per_class); without one every train label is seen anyway"
+        )
+    try:
+        return low_resource(
+            task,
+            max_labeled=options.get("max_labeled", 0),
+            labels_per_class=options.get("labels_per_class", 0),
+            seed=options.get("split_seed", 0),
+            select_share=share,
+        )
+    except ValueError as exc:
+        raise BenchError(f"dataset {task.name!r}: option 'select_from_labeled': {exc}") from None
 
 
 def labelled(load: Callable[[dict, Path | None], TaskData]):

@@ -114,3 +114,55 @@ def test_subsample_max_eval_names_the_slice_and_ignores_the_seed():
     assert one.evaluation.name == "test[20 of 100]"
     assert sorted(one.evaluation.labels.count(y) for y in range(4)) == [5, 5, 5, 5]
     assert subsample(task, None, None, 1).evaluation is evaluation
+
+
+def _budgeted_task(n_train: int = 200) -> TaskData:
+    texts = tuple(f"train {i}" for i in range(n_train))
+    train = Split("train", texts, tuple(i % 2 for i in range(n_train)))
+    select = Split("train-heldout", tuple(f"select {i}" for i in range(40)), (0, 1) * 20)
+    evaluation = Split("dev", ("eval a", "eval b"), (0, 1))
+    return TaskData("t", ("neg", "pos"), train, select, evaluation, "accuracy")
+
+
+def test_select_share_takes_selection_out_of_the_label_budget():
+    from distill_bench.plugin_api.tasks import low_resource
+
+    task = _budgeted_task()
+    arm = low_resource(task, max_labeled=50, seed=0, select_share=0.2)
+    assert len(arm.train) + len(arm.select) == 50  # N gold labels in all, selection included
+    assert len(arm.select) == 10 and Counter(arm.select.labels) == {0: 5, 1: 5}
+    assert not set(arm.train.texts) & set(arm.select.texts)
+    assert set(arm.train.texts) | set(arm.select.texts) <= set(task.train.texts)
+    assert set(task.select.texts) <= set(arm.unlabelled)  # the old selection, now unlabelled
+    assert len(arm.unlabelled) == 150 + 40
+    # off: the selection split comes from outside the budget, as before
+    assert low_resource(task, max_labeled=50, seed=0).select == task.select
+    with pytest.raises(ValueError, match="select_share"):
+        low_resource(task, max_labeled=50, select_share=1.0)
+
+
+def test_select_from_labeled_at_its_default_leaves_stage_keys_as_they_were():
+    from distill_bench.matrix.components import resolve
+    from distill_bench.matrix.model import Entry
+    from distill_bench.plugin_api.registry import load_registry
+
+    registry = load_registry()
+    plain = resolve(Entry("datasets", "sst2", "sst2", {"max_labeled": 1000}), registry, "m")
+    assert "select_from_labeled" not in plain.config()["options"]
+    assert plain.options_dict()["select_from_labeled"] == 0.0  # the factory still sees it
+    chosen = resolve(
+        Entry("datasets", "sst2", "sst2", {"max_labeled": 1000, "select_from_labeled": 0.1}),
+        registry,
+        "m",
+    )
+    assert chosen.config()["options"]["select_from_labeled"] == 0.1
+
+
+def test_select_from_labeled_without_a_label_budget_is_refused(tmp_path):
+    from distill_bench import BenchError
+    from distill_bench.plugins.datasets.splits import apply_low_resource
+
+    with pytest.raises(BenchError, match="'select_from_labeled' needs a label budget"):
+        apply_low_resource(_budgeted_task(), {"select_from_labeled": 0.1})
+    arm = apply_low_resource(_budgeted_task(), {"max_labeled": 20, "select_from_labeled": 0.1})
+    assert len(arm.train) + len(arm.select) == 20
