@@ -54,4 +54,5 @@ def _resolve_composition(entry: Entry, registry: Registry, where: str) -> Compon
     for plugin, weight, options in dict(entry.options)["parts"]:
         part = resolve(Entry("losses", plugin, f"{entry.name}/{plugin}", options), registry, where)
         parts.append((plugin, weight, part.options))
-    return Component("losses", COMPOSE, entry.name, (("parts", tuple(parts)),))
+    stages = tuple(item for item in entry.options if item[0] == "stages")
+    return Component("losses", COMPOSE, entry.name, (("parts", tuple(parts)), *stages))

@@ -144,12 +144,15 @@ WEIGHT_BOUNDS = Bounds(above=0)
 
 def _composition(item: dict, where: str) -> Entry:
     """``{name = "kd+hidden", parts = [{plugin = "kd-soft", weight = 0.5, ...}, ...]}``:
-    a named, reusable weighted sum of losses."""
+    a named, reusable weighted sum of losses. With ``stages = [0.4, 0.8]`` (one boundary
+    fewer than parts, increasing, in (0, 1)) the parts run one after another instead,
+    each until that share of the training steps (XtremeDistil's stage-wise schedule)."""
     name, parts = item.get("name"), item.get("parts")
-    unknown = sorted(set(item) - {"name", "parts"})
+    unknown = sorted(set(item) - {"name", "parts", "stages"})
     if not isinstance(name, str) or not name or unknown:
         raise BenchError(
-            f"{where}: a loss composition needs a 'name' and 'parts' only, got {item!r}"
+            f"{where}: a loss composition needs a 'name' and 'parts' (and optionally "
+            f"'stages') only, got {item!r}"
         )
     if not isinstance(parts, list) or not parts:
         raise BenchError(
@@ -171,7 +174,25 @@ def _composition(item: dict, where: str) -> Entry:
         if problem:
             raise BenchError(f"{where}: loss composition {name!r}: weight of {plugin!r} {problem}")
         resolved.append((plugin, float(weight), tuple(sorted(options.items()))))
-    return Entry("losses", COMPOSE, name, (("parts", tuple(resolved)),))
+    entry = (("parts", tuple(resolved)),)
+    if "stages" in item:
+        entry += (("stages", _stages(item["stages"], len(resolved), f"{where}: {name!r}")),)
+    return Entry("losses", COMPOSE, name, entry)
+
+
+def _stages(raw: Any, n_parts: int, where: str) -> tuple[float, ...]:
+    """A staged composition's boundaries: shares of training, increasing, in (0, 1)."""
+    ok = isinstance(raw, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in raw
+    )
+    if not ok or len(raw) != n_parts - 1:
+        raise BenchError(
+            f"{where}: 'stages' must list {n_parts - 1} share(s) of training, one fewer than "
+            f"the parts, got {raw!r}"
+        )
+    if any(not 0 < x < 1 for x in raw) or any(a >= b for a, b in zip(raw, raw[1:], strict=False)):
+        raise BenchError(f"{where}: 'stages' must increase within (0, 1), got {raw!r}")
+    return tuple(float(x) for x in raw)
 
 
 def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:

@@ -332,6 +332,28 @@ def test_intermediate_losses_read_teacher_features(bench_env, tiny_teacher_dir, 
     assert runner.summary.computed["features"] == 2  # hidden layer 2; attention layers 1, 2
 
 
+def test_a_staged_composition_runs_xtremedistils_schedule(bench_env, tiny_teacher_dir, tmp_path):
+    """Representation (hidden-mse through a learned projection), then logits, then gold
+    labels: planned with the teacher features its first stage reads, trained, stored."""
+    text = tiny_matrix_text(tiny_teacher_dir, students=("bilstm",), losses=()).replace(
+        "losses = []",
+        'losses = [{name = "xd", stages = [0.34, 0.67], parts = [{plugin = "hidden-mse", '
+        'layer_map = "-1:2"}, {plugin = "mse-logits"}, {plugin = "ce-hard"}]}]',
+    )
+    registry = collect(make_plugin_manager())
+    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    (cell,) = plan.cells
+    assert cell.features_key and cell.loss.config()["options"]["stages"] == (0.34, 0.67)
+    runner = Runner(
+        plan, registry, Cache(bench_env["cache"]), Store(tmp_path / "s.sqlite"), bench_env["data"]
+    )
+    summary = runner.run()
+    assert summary.failed == 0 and summary.ok == 2, [
+        r.error for r in runner.store.rows() if r.error
+    ]
+    assert runner.summary.computed["features"] == 1
+
+
 def test_annotation_precision_int8(bench_env, tiny_teacher_dir, tmp_path):
     """A faster annotation precision is part of the annotate stage's key and runs end to end."""
     text = tiny_matrix_text(tiny_teacher_dir, students=("mlp",), losses=("mse-logits",))

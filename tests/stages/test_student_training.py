@@ -3,6 +3,7 @@ attention unless a loss reads attention maps, bf16 autocast where a student asks
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -110,3 +111,59 @@ def test_a_precision_outside_the_choices_is_refused(value):
     spec = REGISTRY.get("students", "transformer")
     with pytest.raises(BenchError, match="precision"):
         spec.resolve({"precision": value}, "test")
+
+
+def test_a_staged_loss_runs_each_part_alone_in_its_share_of_training():
+    """XtremeDistil's schedule: representation, then logits, then gold labels."""
+    from distill_bench.stages.student.loop import Batch, Staged
+
+    seen = []
+
+    def part(name):
+        def fn(out, batch):
+            seen.append(name)
+            return torch.tensor(1.0)
+
+        return fn
+
+    staged = Staged([(1.0, part("hidden")), (1.0, part("logits")), (0.5, part("gold"))], [0.4, 0.8])
+    empty = torch.zeros(1, 1, dtype=torch.long)
+    values = [
+        staged({}, Batch(empty, empty, empty, None, progress=p)).item()
+        for p in (0.0, 0.39, 0.4, 0.79, 0.8, 0.99)
+    ]
+    assert seen == ["hidden", "hidden", "logits", "logits", "gold", "gold"]
+    assert values == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5]
+
+
+def test_a_staged_loss_trains_a_bilstm_through_every_stage():
+    """hidden-mse's learned projection, then mse-logits, then ce-hard, in one distill()."""
+    from distill_bench.stages.student.loop import Batch, Staged
+
+    hidden = REGISTRY.get("losses", "hidden-mse")
+    progress = []
+
+    def logits(out, batch: Batch):
+        progress.append(batch.progress)
+        return F.mse_loss(out["logits"], batch.teacher_logits)
+
+    projection = hidden.factory(hidden.resolve({"layer_map": "-1:1"}, "test"))
+    teacher_hidden = torch.randn(len(IDS), 1, 8)
+
+    class Features:
+        def batch(self, index, device):
+            return {"teacher_hidden": {1: teacher_hidden[index]},
+                    "teacher_mask": torch.ones(len(index), 1)}  # fmt: skip
+
+    gold = lambda out, batch: F.cross_entropy(out["logits"], batch.labels)  # noqa: E731
+    loss = Staged([(1.0, projection), (1.0, logits), (1.0, gold)], [0.34, 0.67])
+    data = TrainingData(
+        IDS, LABELS, np.random.default_rng(0).normal(size=(len(IDS), 2)).astype("float32"),
+        IDS[:3], LABELS[:3], lambda g, p: 0.0, num_labels=2, features=Features(),
+    )  # fmt: skip
+    info = distill(
+        student("bilstm"), loss, data, budget=Budget(student_epochs=3, student_batch_size=4),
+        seed=0, device=torch.device("cpu"),
+    )  # fmt: skip
+    assert info["steps"] == 9 and all(np.isfinite(info["epoch_losses"]))
+    assert min(progress) >= 0.34 and max(progress) < 0.67  # logits only in the middle third

@@ -446,3 +446,36 @@ def test_bad_teacher_seeds(value):
 def test_teacher_seeds_and_teacher_seed_exclude_each_other():
     message = error(AXES_TOML + "teacher_seeds = [0, 1]\n[budget]\nteacher_seed = 0\n")
     assert "teacher_seeds and [budget].teacher_seed both set" in message
+
+
+STAGED = (
+    'losses = [{name = "xd", stages = STAGES, parts = [{plugin = "hidden-mse", layer_map = "-1:2"}, '
+    '{plugin = "mse-logits"}, {plugin = "ce-hard", weight = 0.5}]}]'
+)
+
+
+def test_a_staged_composition_is_read_and_keyed_apart_from_the_summed_one():
+    from distill_bench.matrix.components import resolve
+    from distill_bench.plugin_api.registry import load_registry
+
+    staged = parse("", without("losses") + "\n" + STAGED.replace("STAGES", "[0.4, 0.8]") + "\n")
+    (entry,) = staged.axes["losses"]
+    assert dict(entry.options)["stages"] == (0.4, 0.8)
+    summed = parse("", without("losses") + "\n" + STAGED.replace("stages = STAGES, ", "") + "\n")
+    registry = load_registry()
+    a, b = (resolve(m.axes["losses"][0], registry, "m") for m in (staged, summed))
+    assert a.config()["options"]["stages"] == (0.4, 0.8) and "stages" not in b.config()["options"]
+
+
+@pytest.mark.parametrize(
+    ("stages", "expected"),
+    [
+        ("[0.5]", "'stages' must list 2 share(s) of training, one fewer than the parts, got [0.5]"),
+        ("[0.8, 0.4]", "'stages' must increase within (0, 1), got [0.8, 0.4]"),
+        ("[0.4, 1.0]", "'stages' must increase within (0, 1), got [0.4, 1.0]"),
+        ('["a", 0.5]', "'stages' must list 2 share(s)"),
+    ],
+)
+def test_bad_stages_name_the_composition_and_what_is_expected(stages, expected):
+    message = error(without("losses") + "\n" + STAGED.replace("STAGES", stages) + "\n")
+    assert "'xd'" in message and expected in message

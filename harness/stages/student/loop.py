@@ -105,6 +105,20 @@ class WeightedSum(nn.Module):
         return sum(w * fn(student_out, batch) for w, fn in zip(self.weights, self.fns, strict=True))
 
 
+class Staged(WeightedSum):
+    """XtremeDistil's stage-wise schedule: part i alone (times its weight) until share
+    ``stages[i]`` of the training steps, then the next; the last part to the end. Every
+    part's parameters (projections) stay in the optimizer, so a later stage keeps them."""
+
+    def __init__(self, parts: Sequence[tuple[float, Callable]], stages: Sequence[float]):
+        super().__init__(parts)
+        self.stages = [float(s) for s in stages]
+
+    def forward(self, student_out: dict, batch: Batch) -> torch.Tensor:
+        stage = sum(batch.progress >= s for s in self.stages)
+        return self.weights[stage] * self.fns[stage](student_out, batch)
+
+
 class TeacherFeatures:
     """Teacher internals for a batch of transfer examples (see ``Batch``)."""
 

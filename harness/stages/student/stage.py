@@ -30,7 +30,13 @@ from distill_bench.stages.annotation.stage import annotation, features
 from distill_bench.stages.context import StageContext
 from distill_bench.stages.data.stage import task_of
 from distill_bench.stages.student import io as student_io
-from distill_bench.stages.student.loop import TrainingData, WeightedSum, distill, predict
+from distill_bench.stages.student.loop import (
+    Staged,
+    TrainingData,
+    WeightedSum,
+    distill,
+    predict,
+)
 from distill_bench.stages.student.token_ids import TokenIds, write_token_ids
 from distill_bench.stages.teacher.stage import PREDICTIONS, teacher_checkpoint, teacher_model
 from distill_bench.stages.transfer.build import IndexedFeatures, confidence_filter, split_options
@@ -106,12 +112,15 @@ def build_student(
 
 
 def build_loss(ctx: StageContext, loss: Component) -> Callable:
-    """The loss plugin's callable, or the weighted sum of a composition's parts."""
+    """The loss plugin's callable, or a composition's parts summed (or staged)."""
     parts = [
         (weight, ctx.registry.get("losses", plugin).factory(options))
         for plugin, weight, options in loss_parts(loss)
     ]
-    return parts[0][1] if loss.plugin != COMPOSE else WeightedSum(parts)
+    if loss.plugin != COMPOSE:
+        return parts[0][1]
+    stages = loss.options_dict().get("stages")
+    return WeightedSum(parts) if stages is None else Staged(parts, stages)
 
 
 def vocabulary_id(student: student_io.StudentContext) -> str:
