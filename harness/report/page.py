@@ -67,7 +67,8 @@ def preamble(plan: Plan, rows: Sequence[ResultRow]) -> str:
         "",
         f"Reproduce: `bench run --matrix {m.path}` (with `BENCH_DATA_DIR` pointing at the data).",
         f"Hardware: {env.get('cpu', '?')}, {env.get('cpu_count', '?')} CPUs, GPU: {env.get('gpu') or 'none'};"
-        f" measured with {m.measure.threads} thread{'s' if m.measure.threads != 1 else ''}; torch {env.get('packages', {}).get('torch', '?')},"
+        f" measured with {m.measure.threads} thread{'s' if m.measure.threads != 1 else ''} {_measured_in(m.measure.isolate)};"
+        f" torch {env.get('packages', {}).get('torch', '?')},"
         f" Python {env.get('python', '?')}; commit{'s' if len(commits) > 1 else ''} {', '.join(commits) or '?'}.",
         f"Budget: train examples {b.max_train_examples or 'all'}, selection {b.max_select_examples or 'all'}, "
         f"teacher {b.teacher_epochs} epochs at lr {b.teacher_lr:g}, students {b.student_epochs} epochs "
@@ -85,6 +86,16 @@ def preamble(plan: Plan, rows: Sequence[ResultRow]) -> str:
         f"{stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} UTC.",
     ]
     return "\n".join(lines)
+
+
+def _measured_in(isolate: bool) -> str:
+    """Where timings ran: they read differently under another allocator (results/benchmarks/measure.md)."""
+    if isolate:
+        return (
+            "in a fresh interpreter under a steady allocator (glibc's mmap and trim thresholds "
+            "fixed, as in a warmed-up server)"
+        )
+    return "in the bench process (isolate = false: the allocator as training left it)"
 
 
 def _write_atomic(path: Path, text: str) -> None:
