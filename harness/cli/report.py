@@ -12,7 +12,9 @@ from distill_bench.cli.common import add_data_dir_argument, console
 from distill_bench.execute.api import open_store, plan_matrix, resolve_data_dir
 from distill_bench.plugin_api.errors import BenchError
 from distill_bench.report.columns import COLUMNS, check_columns
-from distill_bench.report.page import write_leaderboard
+from distill_bench.report.entries import leaderboards
+from distill_bench.report.page import planned_rows, write_leaderboard
+from distill_bench.report.pick import parse_where, pick, pick_lines
 from distill_bench.report.render import rich_tables
 
 
@@ -72,7 +74,25 @@ def write_and_show_leaderboard(plan, store, args, out) -> Path:
 
 
 def cmd_report(args) -> int:
+    if args.where is not None:  # a question about the stored rows: nothing is rewritten
+        return show_pick(args)
     write_and_show_leaderboard(planned(args).plan, open_store(args.results_dir), args, console())
+    return 0
+
+
+def show_pick(args) -> int:
+    """``--where`` / ``--best``: the best student under the constraints, per dataset."""
+    conditions = parse_where(args.where)  # checked before the store is opened
+    pick({}, conditions, args.best)  # and --best
+    rows, _ = planned_rows(planned(args).plan, open_store(args.results_dir))
+    ok = [r for r in rows if r.status == "ok"]
+    if not ok:
+        raise BenchError(
+            f"{args.matrix}: no finished rows in the store to pick from (bench run it)"
+        )
+    out = console()
+    for line in pick_lines(pick(leaderboards(ok), conditions, args.best), conditions, args.best):
+        out.print(line, highlight=False, markup=False)
     return 0
 
 
@@ -119,4 +139,14 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
         "entry and variant, raw values, to results/leaderboards/<matrix>.csv|json",
     )
     add_table_arguments(p)
+    p.add_argument(
+        "--where",
+        metavar="CONDITIONS",
+        help="pick instead of rewriting: the best student meeting every condition, e.g. "
+        "'latency_p50 <= 1 and params_no_emb <= 1M' (COLUMN OP NUMBER joined by 'and'; "
+        "k/M/G suffixes), the students within noise of it, and what each condition costs",
+    )
+    p.add_argument(
+        "--best", metavar="COLUMN", default="score", help="with --where: the column to pick by"
+    )
     p.set_defaults(func=cmd_report)

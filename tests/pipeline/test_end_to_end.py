@@ -16,7 +16,7 @@ from distill_bench.plugin_api.specs import GOLD_LABELS, TEACHER_LOGITS
 from distill_bench.store.cache import Cache
 from distill_bench.store.results import ResultRow, Store
 
-from tests.helpers import tiny_matrix_text
+from tests.helpers import fast_matrix_text, run_tiny, tiny_matrix_text
 
 
 def run_cli(matrix_path: Path, results: Path, *extra: str) -> int:
@@ -422,3 +422,27 @@ def test_student_result_does_not_depend_on_what_ran_before(bench_env, tiny_teach
         entry = cache.entry("student", plan.cells[0].student_key)
         predictions.append(load_file(str(entry / "predictions.safetensors"))["evaluation"])
     assert (predictions[0] == predictions[1]).all()
+
+
+def test_report_where_picks_without_rewriting_anything(
+    bench_env, tiny_teacher_dir, tmp_path, capsys
+):
+    """`bench report --where`: the best student under the budget from the store; the page
+    and the store are left as they were; bad conditions and an empty store exit 2."""
+    matrix = tmp_path / "tiny.toml"
+    matrix.write_text(fast_matrix_text(tiny_teacher_dir, students=("mlp",)))
+    results = tmp_path / "results"
+    base = ["report", "--matrix", str(matrix), "--results-dir", str(results)]
+    assert main([*base, "--where", "latency_p50 <= 1000"]) == 2  # nothing stored yet
+    assert "no finished rows" in capsys.readouterr().err
+    assert run_tiny(matrix, results, tmp_path / "cache") == 0
+    page = results / "leaderboards" / "tiny.md"
+    before, stored = page.read_text(), (results / "bench.sqlite").read_bytes()
+    capsys.readouterr()
+    assert main([*base, "--where", "latency_p50 <= 1000 and params > 1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sst2: best by score under latency_p50 <= 1000 and params > 1")
+    assert "mlp [" in out and "without params > 1:" in out
+    assert page.read_text() == before and (results / "bench.sqlite").read_bytes() == stored
+    assert main([*base, "--where", "latency <= 1"]) == 2
+    assert "--where: unknown column 'latency'" in capsys.readouterr().err
