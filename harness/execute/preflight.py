@@ -194,7 +194,8 @@ def check_teachers(plan: Plan, registry: Registry) -> None:
 def load_datasets(ctx: StageContext) -> None:
     """The real run's second pre-flight step, after ``check_plan``: load every dataset of
     the plan through the data stage (a malformed row stops the run before any training),
-    then check each teacher against a dataset whose label count only loading told."""
+    then check each teacher against the loaded task: a label count only loading told, or
+    label names (a teacher used as given must name the dataset's labels)."""
     # imported here: the data stage imports torch, and check_plan must not
     from distill_bench.stages.context import StageFailed
     from distill_bench.stages.data.stage import task_of
@@ -206,5 +207,4 @@ def load_datasets(ctx: StageContext) -> None:
         except StageFailed as failure:
             raise BenchError(f"dataset {item.dataset.name!r}: {failure.error}") from None
     for row in plan.teacher_rows:
-        if label_count(ctx.registry, row.dataset) is None:
-            check_teacher(ctx.registry, row.teacher, task_of(ctx, row), plan.matrix.path)
+        check_teacher(ctx.registry, row.teacher, task_of(ctx, row), plan.matrix.path)

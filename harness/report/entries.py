@@ -19,6 +19,7 @@ from distill_bench.report.stats import Estimate, Unit, crossed, gain, pareto_fro
 from distill_bench.store.results import ResultRow
 
 TEACHER_MARK = "(teacher)"
+TEACHER_AS_GIVEN = "(teacher, as given)"  # hf with finetune = false: the user's checkpoint
 
 
 BASELINE_LOSS = "ce-hard"  # the gain of a loss is measured against this one
@@ -84,6 +85,12 @@ class Entry:
     student_spread: float | None = None  # pooled std over student seeds within a teacher
 
 
+def _teacher_mark(row: ResultRow) -> str:
+    """ "(teacher)", or "(teacher, as given)" for a checkpoint scored without fine-tuning."""
+    options = (row.config.get("teacher") or {}).get("options") or {}
+    return TEACHER_AS_GIVEN if options.get("finetune") is False else TEACHER_MARK
+
+
 def _group_key(row: ResultRow) -> tuple:
     # teacher and student seeds are what vary inside an entry
     return (row.dataset, row.role, row.teacher, row.student, row.loss, row.augmenter)
@@ -128,7 +135,7 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
             dataset=dataset,
             role=role,
             teacher=teacher,
-            student=TEACHER_MARK if role == "teacher" else student,
+            student=_teacher_mark(group[0]) if role == "teacher" else student,
             loss=loss,
             augmenter=augmenter,
             seeds=len(group),
@@ -186,7 +193,7 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
         dataset=dataset,
         role=role,
         teacher=teacher,
-        student=TEACHER_MARK if role == "teacher" else student,
+        student=_teacher_mark(group[0]) if role == "teacher" else student,
         loss=loss,
         augmenter=augmenter,
         seeds=len(usable),

@@ -84,6 +84,23 @@ def register_teachers(register):
             options=(
                 Option("model", str, None, "Hugging Face model id or local directory"),
                 *_FINETUNE_OPTIONS,
+                Option(
+                    "finetune",
+                    bool,
+                    True,
+                    "false: the model is already fine-tuned on this task; it is scored and "
+                    "annotates as given, its labels matched to the dataset's by name",
+                    keyed_at_default=False,
+                ),
+                Option(
+                    "label_order",
+                    list,
+                    [],
+                    "with finetune = false, for a checkpoint whose labels are unnamed "
+                    "(LABEL_0, ...): the dataset's label names in its output order",
+                    item_type=str,
+                    keyed_at_default=False,
+                ),
             ),
             depth=_hf_depth,
         )

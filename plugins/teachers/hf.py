@@ -16,6 +16,7 @@ from distill_bench.plugin_api.contexts import TaskLabels
 from distill_bench.plugin_api.metrics import task_metric
 from distill_bench.plugin_api.progress import Progress, quiet
 from distill_bench.plugin_api.tasks import TaskData
+from distill_bench.plugins.teachers.as_given import as_given, check_as_given
 from distill_bench.plugins.teachers.folder import check_model
 from distill_bench.stages.annotation.annotators import TorchAnnotator, load_annotator
 from distill_bench.stages.batching import length_grouped_batches, pad
@@ -60,6 +61,8 @@ class HFTeacher:
         """Refuse a model that cannot work before anything trains: a local folder without a
         config or tokenizer, or a fine-tuned classifier whose head has another label count."""
         check_model(self.path, task)
+        if not self.options.get("finetune", True):
+            check_as_given(self.path, self.options["label_order"], task)
 
     def encode(self, tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
         return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
@@ -73,6 +76,8 @@ class HFTeacher:
         device: torch.device,
         progress: Progress = quiet,
     ) -> dict:
+        if not self.options.get("finetune", True):  # the user's fine-tuned classifier as is
+            return as_given(self, task, budget, out_dir, device)
         torch.manual_seed(seed)
         tokenizer = load_tokenizer(self.path)
         model = load_classifier(self.path, task.num_labels, task.label_names).to(device)
