@@ -19,6 +19,14 @@ from distill_bench.store.results import ResultRow, Store
 from tests.helpers import fast_matrix_text, run_tiny, tiny_matrix_text
 
 
+def planned_runner(text: str, bench_env, tmp_path: Path) -> tuple:
+    """(plan, Runner) of a tiny matrix's text over the test's cache and a new store."""
+    registry = collect(make_plugin_manager())
+    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    store = Store(tmp_path / "s.sqlite")
+    return plan, Runner(plan, registry, Cache(bench_env["cache"]), store, bench_env["data"])
+
+
 def run_cli(matrix_path: Path, results: Path, *extra: str) -> int:
     return main(["run", "--matrix", str(matrix_path), "--results-dir", str(results), *extra])
 
@@ -237,13 +245,10 @@ def test_loss_composition_runs_as_a_named_loss(bench_env, tiny_teacher_dir, tmp_
         'losses = [{name = "half-half", parts = [{plugin = "kd-soft", weight = 0.5, temperature = 4}, '
         '{plugin = "mse-logits", weight = 0.5}]}]',
     )
-    registry = collect(make_plugin_manager())
-    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    plan, runner = planned_runner(text, bench_env, tmp_path)
+    registry = runner.ctx.registry
     (cell,) = plan.cells
     assert cell.loss.name == "half-half" and cell.loss.config()["plugin"] == "compose"
-    runner = Runner(
-        plan, registry, Cache(bench_env["cache"]), Store(tmp_path / "s.sqlite"), bench_env["data"]
-    )
     assert runner.run().ok == 2
     assert "annotate" in runner.summary.computed  # kd-soft and mse-logits read teacher logits
     bad = text.replace("temperature = 4", 'temperature = "x"')
@@ -340,13 +345,9 @@ def test_a_staged_composition_runs_xtremedistils_schedule(bench_env, tiny_teache
         'losses = [{name = "xd", stages = [0.34, 0.67], parts = [{plugin = "hidden-mse", '
         'layer_map = "-1:2"}, {plugin = "mse-logits"}, {plugin = "ce-hard"}]}]',
     )
-    registry = collect(make_plugin_manager())
-    plan = make_plan(parse_matrix(text, "tiny.toml"), registry, "test")
+    plan, runner = planned_runner(text, bench_env, tmp_path)
     (cell,) = plan.cells
     assert cell.features_key and cell.loss.config()["options"]["stages"] == (0.34, 0.67)
-    runner = Runner(
-        plan, registry, Cache(bench_env["cache"]), Store(tmp_path / "s.sqlite"), bench_env["data"]
-    )
     summary = runner.run()
     assert summary.failed == 0 and summary.ok == 2, [
         r.error for r in runner.store.rows() if r.error
