@@ -54,5 +54,5 @@ def _resolve_composition(entry: Entry, registry: Registry, where: str) -> Compon
     for plugin, weight, options in dict(entry.options)["parts"]:
         part = resolve(Entry("losses", plugin, f"{entry.name}/{plugin}", options), registry, where)
         parts.append((plugin, weight, part.options))
-    stages = tuple(item for item in entry.options if item[0] == "stages")
+    stages = tuple(item for item in entry.options if item[0] in ("stages", "unfreeze"))
     return Component("losses", COMPOSE, entry.name, (("parts", tuple(parts)), *stages))

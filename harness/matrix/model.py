@@ -146,13 +146,14 @@ def _composition(item: dict, where: str) -> Entry:
     """``{name = "kd+hidden", parts = [{plugin = "kd-soft", weight = 0.5, ...}, ...]}``:
     a named, reusable weighted sum of losses. With ``stages = [0.4, 0.8]`` (one boundary
     fewer than parts, increasing, in (0, 1)) the parts run one after another instead,
-    each until that share of the training steps (XtremeDistil's stage-wise schedule)."""
+    each until that share of the training steps (XtremeDistil's stage-wise schedule), and
+    with ``unfreeze = true`` the student's layers thaw from the top within each stage."""
     name, parts = item.get("name"), item.get("parts")
-    unknown = sorted(set(item) - {"name", "parts", "stages"})
+    unknown = sorted(set(item) - {"name", "parts", "stages", "unfreeze"})
     if not isinstance(name, str) or not name or unknown:
         raise BenchError(
             f"{where}: a loss composition needs a 'name' and 'parts' (and optionally "
-            f"'stages') only, got {item!r}"
+            f"'stages' and 'unfreeze') only, got {item!r}"
         )
     if not isinstance(parts, list) or not parts:
         raise BenchError(
@@ -177,6 +178,13 @@ def _composition(item: dict, where: str) -> Entry:
     entry = (("parts", tuple(resolved)),)
     if "stages" in item:
         entry += (("stages", _stages(item["stages"], len(resolved), f"{where}: {name!r}")),)
+    if "unfreeze" in item:  # gradual unfreezing within each stage
+        if not isinstance(item["unfreeze"], bool) or "stages" not in item:
+            raise BenchError(
+                f"{where}: {name!r}: 'unfreeze' is true or false, for a composition with "
+                f"'stages', got {item['unfreeze']!r}"
+            )
+        entry += (("unfreeze", item["unfreeze"]),)
     return Entry("losses", COMPOSE, name, entry)
 
 

@@ -144,6 +144,21 @@ class TransformerStudent(nn.Module):
         if self.model.config._attn_implementation != wanted:  # switching is not free
             self.model.set_attn_implementation(wanted)
 
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Top down, for gradual unfreezing: the head (classifier, pooler), each encoder
+        layer from the last, the embeddings."""
+        n = self.model.config.num_hidden_layers
+        layers = next(
+            m
+            for name, m in self.model.named_modules()
+            if name and isinstance(m, nn.ModuleList) and len(m) == n
+        )
+        inside = {id(p) for p in layers.parameters()}
+        rest = [(name, p) for name, p in self.model.named_parameters() if id(p) not in inside]
+        head = [p for name, p in rest if "embeddings" not in name]
+        embeddings = [p for name, p in rest if "embeddings" in name]
+        return [head, *(list(layer.parameters()) for layer in reversed(layers)), embeddings]
+
     def forward(self, input_ids, attention_mask):
         returns = self.returns
         out = self.model(

@@ -342,12 +342,13 @@ def test_a_staged_composition_runs_xtremedistils_schedule(bench_env, tiny_teache
     labels: planned with the teacher features its first stage reads, trained, stored."""
     text = tiny_matrix_text(tiny_teacher_dir, students=("bilstm",), losses=()).replace(
         "losses = []",
-        'losses = [{name = "xd", stages = [0.34, 0.67], parts = [{plugin = "hidden-mse", '
+        'losses = [{name = "xd", stages = [0.34, 0.67], unfreeze = true, parts = [{plugin = "hidden-mse", '
         'layer_map = "-1:2"}, {plugin = "mse-logits"}, {plugin = "ce-hard"}]}]',
     )
     plan, runner = planned_runner(text, bench_env, tmp_path)
     (cell,) = plan.cells
     assert cell.features_key and cell.loss.config()["options"]["stages"] == (0.34, 0.67)
+    assert cell.loss.config()["options"]["unfreeze"] is True
     summary = runner.run()
     assert summary.failed == 0 and summary.ok == 2, [
         r.error for r in runner.store.rows() if r.error

@@ -167,3 +167,64 @@ def test_a_staged_loss_trains_a_bilstm_through_every_stage():
     )  # fmt: skip
     assert info["steps"] == 9 and all(np.isfinite(info["epoch_losses"]))
     assert min(progress) >= 0.34 and max(progress) < 0.67  # logits only in the middle third
+
+
+def test_gradual_unfreezing_thaws_the_student_from_the_top_in_each_stage():
+    from distill_bench.stages.student.unfreeze import GradualUnfreezing, layer_groups
+
+    model = student("bilstm")  # groups from the top: classifier, fc, lstm, embedding
+    groups = layer_groups(model)
+    assert groups[0] == list(model.classifier.parameters())
+    assert groups[-1] == [model.embedding.weight]
+    thaw = GradualUnfreezing(model, [0.5])
+    counts = {p: thaw.count(p) for p in (0.0, 0.1, 0.13, 0.26, 0.49, 0.5, 0.62, 0.99)}
+    assert counts == {0.0: 1, 0.1: 1, 0.13: 2, 0.26: 3, 0.49: 4, 0.5: 1, 0.62: 1, 0.99: 4}
+    thaw.apply(0.3)
+    assert [all(p.requires_grad for p in g) for g in groups] == [True, True, True, False]
+    thaw.restore()
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_a_frozen_embedding_stays_frozen_under_unfreezing():
+    from distill_bench.stages.student.unfreeze import GradualUnfreezing
+
+    model = student("mlp", freeze_embeddings=True)
+    thaw = GradualUnfreezing(model, [0.5])
+    thaw.apply(0.99)
+    thaw.restore()
+    assert not model.embedding.weight.requires_grad
+
+
+def test_transformer_students_unfreeze_head_then_layers_then_embeddings():
+    from distill_bench.stages.student.unfreeze import layer_groups
+
+    model = student("transformer", layers=2, hidden_size=16, heads=2)
+    groups = layer_groups(model)
+    assert len(groups) == 4  # head, layer 1, layer 0, embeddings
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert all("classifier" in names[id(p)] or "pooler" in names[id(p)] for p in groups[0])
+    assert all(".layer.1." in names[id(p)] for p in groups[1])
+    assert all("embeddings" in names[id(p)] for p in groups[3])
+    assert sum(len(g) for g in groups) == len(list(model.parameters()))
+
+
+def test_an_unfreezing_staged_loss_leaves_lower_layers_untouched_early_on():
+    """One epoch in two stages of 6 steps each over 4 groups (BiLSTM): the embedding, the
+    lowest group, trains only in the last sixth of each stage."""
+    from distill_bench.stages.student.loop import Staged
+
+    model = student("bilstm")
+    start = model.embedding.weight.detach().clone(), model.classifier[1].weight.detach().clone()
+    trained = []
+
+    def ce(out, batch):
+        trained.append(model.embedding.weight.requires_grad)
+        return F.cross_entropy(out["logits"], batch.labels)
+
+    loss = Staged([(1.0, ce), (1.0, ce)], [0.5], unfreeze=True)
+    data = TrainingData(IDS, LABELS, None, IDS[:3], LABELS[:3], lambda g, p: 0.0, num_labels=2)
+    distill(model, loss, data, budget=Budget(student_epochs=1, student_batch_size=1),
+            seed=0, device=torch.device("cpu"))  # fmt: skip
+    assert trained == [False] * 5 + [True] + [False] * 5 + [True]
+    assert not torch.equal(model.classifier[1].weight, start[1])
+    assert all(p.requires_grad for p in model.parameters())  # whole again after training

@@ -479,3 +479,13 @@ def test_a_staged_composition_is_read_and_keyed_apart_from_the_summed_one():
 def test_bad_stages_name_the_composition_and_what_is_expected(stages, expected):
     message = error(without("losses") + "\n" + STAGED.replace("STAGES", stages) + "\n")
     assert "'xd'" in message and expected in message
+
+
+def test_unfreeze_needs_stages_and_a_boolean():
+    staged = STAGED.replace("STAGES", "[0.4, 0.8], unfreeze = true")
+    (entry,) = parse("", without("losses") + "\n" + staged + "\n").axes["losses"]
+    assert dict(entry.options)["unfreeze"] is True
+    summed = STAGED.replace("stages = STAGES", "unfreeze = true")
+    assert "'unfreeze' is true or false, for a composition with 'stages'" in error(
+        without("losses") + "\n" + summed + "\n"
+    )

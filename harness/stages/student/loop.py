@@ -14,6 +14,7 @@ from distill_bench.matrix.model import Budget
 from distill_bench.plugin_api.progress import Progress, quiet
 from distill_bench.stages.batching import length_grouped_batches, pad
 from distill_bench.stages.precision import use_bf16
+from distill_bench.stages.student.unfreeze import GradualUnfreezing
 from torch import nn
 
 IGNORE = -100  # label id for transfer examples without a gold label
@@ -110,9 +111,15 @@ class Staged(WeightedSum):
     ``stages[i]`` of the training steps, then the next; the last part to the end. Every
     part's parameters (projections) stay in the optimizer, so a later stage keeps them."""
 
-    def __init__(self, parts: Sequence[tuple[float, Callable]], stages: Sequence[float]):
+    def __init__(
+        self,
+        parts: Sequence[tuple[float, Callable]],
+        stages: Sequence[float],
+        unfreeze: bool = False,
+    ):
         super().__init__(parts)
         self.stages = [float(s) for s in stages]
+        self.unfreeze = unfreeze  # distill() unfreezes the student gradually in each stage
 
     def forward(self, student_out: dict, batch: Batch) -> torch.Tensor:
         stage = sum(batch.progress >= s for s in self.stages)
@@ -204,6 +211,10 @@ def distill(
     # a transformer student may train under bf16 autocast (``model.precision``, auto where
     # native); the loss and the optimizer step stay fp32
     bf16 = use_bf16(getattr(model, "precision", "fp32"), device)
+    # a staged loss may unfreeze the student's layers from the top within each stage
+    unfreezing = (
+        GradualUnfreezing(model, loss_fn.stages) if getattr(loss_fn, "unfreeze", False) else None
+    )
     best_score, best_state, best_epoch, losses = -math.inf, None, 0, []
     started, steps = time.perf_counter(), 0
     for epoch in range(epochs):
@@ -215,6 +226,8 @@ def distill(
         for index in progress.track(batches, f"distill epoch {epoch + 1}/{epochs}"):
             # batch: pad this batch's ids, gather gold labels and teacher outputs
             batch = make_batch(index, steps)
+            if unfreezing is not None:
+                unfreezing.apply(batch.progress)
             # forward, loss, backward, step
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 out = as_output(model(batch.input_ids, batch.attention_mask))
@@ -235,6 +248,8 @@ def distill(
         if score > best_score:
             best_score, best_epoch = score, epoch + 1
             best_state = copy.deepcopy(model.state_dict())
+    if unfreezing is not None:
+        unfreezing.restore()
     if best_state is not None:
         model.load_state_dict(best_state)
     seconds = time.perf_counter() - started

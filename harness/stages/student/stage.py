@@ -119,8 +119,10 @@ def build_loss(ctx: StageContext, loss: Component) -> Callable:
     ]
     if loss.plugin != COMPOSE:
         return parts[0][1]
-    stages = loss.options_dict().get("stages")
-    return WeightedSum(parts) if stages is None else Staged(parts, stages)
+    options = loss.options_dict()
+    if "stages" not in options:
+        return WeightedSum(parts)
+    return Staged(parts, options["stages"], options.get("unfreeze", False))
 
 
 def vocabulary_id(student: student_io.StudentContext) -> str:
