@@ -98,6 +98,30 @@ _HIDDEN_LAYER_MAP = Option(
 )
 
 
+# Sau and Balasubramanian 2016: a noisy teacher regularises the student. Added after
+# caches existed: at their defaults they stay out of stage keys.
+_NOISE = (
+    Option(
+        "noise",
+        float,
+        0.0,
+        "std of the multiplicative noise on teacher logits, (1 + xi) z with xi ~ N(0, "
+        "noise^2) (Sau and Balasubramanian 2016); 0 = none",
+        min=0,
+        keyed_at_default=False,
+    ),
+    Option(
+        "noise_share",
+        float,
+        1.0,
+        "share of a batch's examples whose teacher logits get the noise",
+        min=0,
+        max=1,
+        keyed_at_default=False,
+    ),
+)
+
+
 @hookimpl
 def register_losses(register):
     register(
@@ -136,6 +160,7 @@ def register_losses(register):
                     -1.0,
                     "alpha at the end of training, linear in between (in [0, 1]; -1: = alpha)",
                 ),
+                *_NOISE,
             ),
             validate=_kd_schedule_problem,
             uses=frozenset({GOLD_LABELS, TEACHER_LOGITS}),
@@ -146,6 +171,7 @@ def register_losses(register):
             name="mse-logits",
             factory=_mse_logits,
             description="Tang et al. 2019: mean squared error between student and teacher logits.",
+            options=_NOISE,
             uses=frozenset({TEACHER_LOGITS}),
         )
     )

@@ -7,7 +7,25 @@ torch) only when a run builds a loss.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
+
+
+def noisy_teacher(options):
+    """Sau and Balasubramanian 2016 (noisy teachers as a regulariser): for a share
+    ``noise_share`` of a batch's examples each teacher logit z becomes (1 + xi) z,
+    xi ~ N(0, noise^2), drawn from torch's generator (seeded by the training loop).
+    ``noise`` 0 (the default) returns the teacher's logits untouched."""
+    sigma, share = options.get("noise", 0.0), options.get("noise_share", 1.0)
+
+    def perturb(logits):
+        if sigma <= 0:
+            return logits
+        xi = torch.randn_like(logits) * sigma
+        chosen = torch.rand(logits.shape[0], 1, device=logits.device) < share
+        return logits * (1.0 + xi * chosen)
+
+    return perturb
 
 
 def ce_hard(options):
@@ -23,6 +41,7 @@ def kd_soft(options):
     t1 = t0 if options["temperature_end"] == -1.0 else options["temperature_end"]
     a1 = a0 if options["alpha_end"] == -1.0 else options["alpha_end"]
     # ranges: the spec's Option bounds and validate, checked when the entry is resolved
+    teacher = noisy_teacher(options)
 
     def loss(student_out, batch):
         logits = student_out["logits"]
@@ -33,7 +52,7 @@ def kd_soft(options):
         # gradients keep their size as T changes.
         soft = F.kl_div(
             F.log_softmax(logits / t, dim=-1),
-            F.log_softmax(batch.teacher_logits / t, dim=-1),
+            F.log_softmax(teacher(batch.teacher_logits) / t, dim=-1),
             reduction="batchmean",
             log_target=True,
         ) * (t * t)
@@ -47,9 +66,11 @@ def kd_soft(options):
 
 
 def mse_logits(options):
+    teacher = noisy_teacher(options)
+
     def loss(student_out, batch):
         # Tang et al. 2019: regress the teacher's logits directly.
-        return F.mse_loss(student_out["logits"], batch.teacher_logits)
+        return F.mse_loss(student_out["logits"], teacher(batch.teacher_logits))
 
     return loss
 

@@ -240,3 +240,37 @@ def test_make_optimizers_dense_embedding_goes_to_adamw():
     optimizers = make_optimizers(model, lr=1e-3)
     assert [type(o) for o in optimizers] == [torch.optim.AdamW]
     assert len(optimizers[0].param_groups[0]["params"]) == 3
+
+
+def test_noisy_teacher_scales_logits_by_one_plus_gaussian_noise():
+    """Sau and Balasubramanian 2016: (1 + xi) z with xi ~ N(0, noise^2), for a share of
+    the examples; 0 (the default) leaves the teacher untouched."""
+    from distill_bench.plugins.losses.logits import noisy_teacher
+
+    z = torch.full((4000, 3), 2.0)
+    assert noisy_teacher({"noise": 0.0})(z) is z
+    torch.manual_seed(0)
+    ratio = noisy_teacher({"noise": 0.3, "noise_share": 1.0})(z) / z
+    assert abs(float(ratio.mean()) - 1.0) < 0.02 and abs(float(ratio.std()) - 0.3) < 0.02
+    torch.manual_seed(0)
+    half = noisy_teacher({"noise": 0.3, "noise_share": 0.5})(z)
+    untouched = (half == z).all(dim=1).float().mean()
+    assert 0.45 < float(untouched) < 0.55  # whole examples are left as they were
+    torch.manual_seed(0)
+    assert torch.equal(noisy_teacher({"noise": 0.3, "noise_share": 0.5})(z), half)  # seeded
+
+
+@pytest.mark.parametrize("loss_name", ["kd-soft", "mse-logits"])
+def test_distillation_losses_read_the_noisy_teacher(loss_name):
+    g = torch.Generator().manual_seed(0)
+    student, teacher = torch.randn(6, LABELS, generator=g), torch.randn(6, LABELS, generator=g)
+    batch = Batch(
+        torch.ones(6, 2, dtype=torch.long), torch.ones(6, 2), torch.full((6,), IGNORE), teacher
+    )
+    clean = build_loss(loss_name)({"logits": student}, batch)
+    torch.manual_seed(0)
+    noisy = build_loss(loss_name, noise=0.5)({"logits": student}, batch)
+    assert not torch.equal(clean, noisy) and torch.isfinite(noisy)
+    assert torch.equal(
+        build_loss(loss_name, noise=0.5, noise_share=0.0)({"logits": student}, batch), clean
+    )
