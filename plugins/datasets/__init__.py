@@ -62,6 +62,11 @@ from distill_bench.plugins.datasets.splits import (
     n_heldout,
     split_overlap,
 )
+from distill_bench.plugins.datasets.user_files import (
+    FILES_OPTIONS,
+    check_user_files,
+    load_files,
+)
 
 
 def _emotion(options, data_dir):
@@ -206,6 +211,18 @@ UNLABELLED_CORPORA: dict[str, Callable[[Path | None], list[str]]] = {
 
 @hookimpl
 def register_datasets(register):
+    register(
+        DatasetSpec(
+            name="files",
+            factory=labelled(load_files),
+            description="Your own labelled text: CSV, TSV, JSON Lines or Parquet files under "
+            "the data dir, with the columns and label order the options name.",
+            options=(*DATASET_OPTIONS, *FILES_OPTIONS),
+            num_labels=lambda options: len(options["label_names"]) or None,
+            check_files=check_user_files,
+        )
+    )
+
     def dataset(name, load, description, check_files, num_labels, metric="accuracy", options=()):
         register(
             DatasetSpec(

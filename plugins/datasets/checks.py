@@ -101,7 +101,7 @@ def _first_record(path: Path) -> list[str] | None:
     try:
         text = codecs.getincrementaldecoder("utf-8")().decode(data, final=whole)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1  # the line readers._decode names
+        line = data.count(b"\n", 0, exc.start) + 1  # the line readers.decode_utf8 names
         raise BenchError(
             f"{path}:{line}: expected UTF-8 text, found byte 0x{data[exc.start]:02x} ({exc.reason})"
         ) from None

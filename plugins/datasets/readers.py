@@ -30,7 +30,8 @@ def need_file(path: Path) -> None:
         )
 
 
-def _decode(path: Path, data: bytes) -> str:
+def decode_utf8(path: Path, data: bytes) -> str:
+    """``data`` as text, or an error naming the file, the line and the byte."""
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -43,7 +44,7 @@ def _decode(path: Path, data: bytes) -> str:
 def _lines(path: Path) -> list[str]:
     """Physical lines: split on LF only (a text may hold U+2028), CR of CRLF removed."""
     need_file(path)
-    lines = _decode(path, path.read_bytes()).split("\n")
+    lines = decode_utf8(path, path.read_bytes()).split("\n")
     if lines[-1] == "":
         lines.pop()  # the final newline
     return [line.removesuffix("\r") for line in lines]
@@ -180,7 +181,7 @@ def read_csv(
     back into a newline and a quote."""
     need_file(path)
     lookup = {v: i for i, v in enumerate(label_values)}
-    reader = csv.reader(io.StringIO(_decode(path, path.read_bytes()), newline=""), strict=True)
+    reader = csv.reader(io.StringIO(decode_utf8(path, path.read_bytes()), newline=""), strict=True)
     layout = f" ({', '.join(header_names)})" if header_names else ""
     texts, labels = [], []
     start, first = 1, True
@@ -215,7 +216,7 @@ def read_csv(
 
 def read_json(path: Path, expected: str = "a JSON document") -> object:
     need_file(path)
-    return _json_loads(_decode(path, path.read_bytes()), str(path), expected)
+    return _json_loads(decode_utf8(path, path.read_bytes()), str(path), expected)
 
 
 def read_jsonl_gz(
@@ -230,7 +231,7 @@ def read_jsonl_gz(
         raise BenchError(
             f"{path}: not a readable gzip file ({exc}); expected gzip-compressed JSON Lines"
         ) from None
-    lines = _decode(path, data).split("\n")
+    lines = decode_utf8(path, data).split("\n")
     if lines[-1] == "":
         lines.pop()
     expected = '{"text": ...' + (f', "label": 0..{len(label_names) - 1}}}' if labelled else "}")
