@@ -587,7 +587,8 @@ def test_bad_option_type_names_the_option(builtin):
 def test_unknown_option_names_known_ones(builtin):
     """A misspelt option lists the plugin's options."""
     with pytest.raises(
-        BenchError, match=r"unknown option 'temprature'.*alpha, alpha_end, temperature"
+        BenchError,
+        match=r"unknown option 'temprature'.*alpha, alpha_end, noise, noise_share, temperature",
     ):
         plan_of(builtin, options={"losses": {"kd-soft": {"temprature": 2.0}}})
 
@@ -611,8 +612,17 @@ def test_resolved_options_are_complete(builtin):
     assert cell.loss.options_dict() == {
         "alpha": 0.5,
         "alpha_end": -1.0,
+        "noise": 0.0,
+        "noise_share": 1.0,
         "temperature": 4.0,
         "temperature_end": -1.0,
+    }
+    # options added after caches existed stay out of the keys at their defaults
+    assert set(cell.loss.config()["options"]) == {
+        "alpha",
+        "alpha_end",
+        "temperature",
+        "temperature_end",
     }
     assert set(cell.student.options_dict()) == {
         o.name for o in builtin.get("students", "mlp").options
