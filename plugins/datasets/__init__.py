@@ -64,8 +64,10 @@ from distill_bench.plugins.datasets.splits import (
 )
 from distill_bench.plugins.datasets.user_files import (
     FILES_OPTIONS,
+    HUB_OPTIONS,
     check_user_files,
     load_files,
+    load_hub_dataset,
 )
 
 
@@ -220,6 +222,16 @@ def register_datasets(register):
             options=(*DATASET_OPTIONS, *FILES_OPTIONS),
             num_labels=lambda options: len(options["label_names"]) or None,
             check_files=check_user_files,
+        )
+    )
+    register(
+        DatasetSpec(
+            name="hub",
+            factory=labelled(load_hub_dataset),
+            description="Any Hugging Face dataset by id (and config), with the columns, splits "
+            "and label order the options name; offline it needs the datasets cache.",
+            options=(*DATASET_OPTIONS, *HUB_OPTIONS),
+            num_labels=lambda options: len(options["label_names"]) or None,
         )
     )
 

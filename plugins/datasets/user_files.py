@@ -9,12 +9,14 @@ built-in datasets do. Every check fails with the file (and line) and what was ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from distill_bench import BenchError, Option
 from distill_bench.plugin_api.metrics import METRICS
 from distill_bench.plugin_api.tasks import Split, TaskData, carve
+from distill_bench.plugins.datasets.hub import load_from_hub
 from distill_bench.plugins.datasets.readers import decode_utf8
 
 LOADERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
@@ -101,11 +103,65 @@ def _where(path: Path, row: int) -> str:
     return f"{path}:{row + first}" if first else f"{path}: row {row + 1}"
 
 
-def _texts(path: Path, values: list, column: str) -> tuple[str, ...]:
-    for i, value in enumerate(values):
+@dataclass(frozen=True)
+class Columns:
+    """One split's text and label columns as read, and where row i is, for messages."""
+
+    source: str  # the file, or the Hub split
+    texts: list
+    labels: list
+    where: Callable[[int], str]
+
+
+def _texts(columns: Columns, column: str) -> tuple[str, ...]:
+    for i, value in enumerate(columns.texts):
         if not isinstance(value, str) or not value.strip():
-            raise BenchError(f"{_where(path, i)}: empty text in column {column!r}")
-    return tuple(values)
+            raise BenchError(f"{columns.where(i)}: empty text in column {column!r}")
+    return tuple(columns.texts)
+
+
+def task_from_columns(
+    name: str,
+    tables: dict[str, Columns],
+    options: dict,
+    unlabelled: tuple[str, ...] = (),
+    class_names: Sequence[str] = (),
+) -> TaskData:
+    """The task of a train table (and optional "select" / "evaluation" tables): labels in
+    ``label_names``' order, else ``class_names`` (a Hub ClassLabel's), else train's sorted;
+    a missing split held out of train, as the built-in datasets do."""
+    text, label = options["text"], options["label"]
+    train_labels = [str(v) for v in tables["train"].labels]
+    if len(set(train_labels)) < 2:
+        raise BenchError(
+            f"{tables['train'].source}: label column {label!r} has one class "
+            f"({train_labels[0]!r}); a classifier needs at least two"
+        )
+    names = tuple(options["label_names"]) or tuple(class_names) or tuple(sorted(set(train_labels)))
+    ids = {n: i for i, n in enumerate(names)}
+    splits = {}
+    for key, columns in tables.items():
+        labels = []
+        for i, value in enumerate(columns.labels):
+            if str(value) not in ids:
+                known = "label_names" if options["label_names"] or class_names else "train's labels"
+                raise BenchError(
+                    f"{columns.where(i)}: label {str(value)!r} is not among {known} "
+                    f"({', '.join(names)})"
+                )
+            labels.append(ids[str(value)])
+        splits[key] = Split(key, _texts(columns, text), tuple(labels))
+    train = splits["train"]
+    n_out = max(1, round(len(train) * options["heldout_fraction"]))
+    seed = options.get("split_seed", 0)
+    if "evaluation" not in splits:
+        train, splits["evaluation"] = carve(train, n_out, seed, "train-heldout-evaluation")
+    if "select" not in splits:
+        avoid = set(splits["evaluation"].texts)
+        train, splits["select"] = carve(train, n_out, seed + 1, "train-heldout", avoid)
+    return TaskData(
+        name, names, train, splits["select"], splits["evaluation"], options["metric"], unlabelled
+    )
 
 
 def load_files(options: dict, data_dir: Path | None) -> TaskData:
@@ -120,44 +176,18 @@ def load_files(options: dict, data_dir: Path | None) -> TaskData:
         for key in ("train", "select", "evaluation", "unlabelled")
         if options[key]
     }
-    raw = {key: read_columns(p, [text, label]) for key, p in paths.items() if key != "unlabelled"}
-    train_labels = [str(v) for v in raw["train"][label]]
-    names = tuple(options["label_names"]) or tuple(sorted(set(train_labels)))
-    if len(set(train_labels)) < 2:
-        raise BenchError(
-            f"{paths['train']}: label column {label!r} has one class ({train_labels[0]!r}); a "
-            "classifier needs at least two"
-        )
-    ids = {n: i for i, n in enumerate(names)}
-    splits = {}
-    for key, columns in raw.items():
-        path = paths[key]
-        labels = []
-        for i, value in enumerate(columns[label]):
-            if str(value) not in ids:
-                known = "train's labels" if not options["label_names"] else "label_names"
-                raise BenchError(
-                    f"{_where(path, i)}: label {str(value)!r} is not among {known} "
-                    f"({', '.join(names)})"
-                )
-            labels.append(ids[str(value)])
-        splits[key] = Split(key, _texts(path, columns[text], text), tuple(labels))
-    train = splits["train"]
-    n_out = max(1, round(len(train) * options["heldout_fraction"]))
-    seed = options.get("split_seed", 0)
-    if "evaluation" not in splits:
-        train, splits["evaluation"] = carve(train, n_out, seed, "train-heldout-evaluation")
-    if "select" not in splits:
-        avoid = set(splits["evaluation"].texts)
-        train, splits["select"] = carve(train, n_out, seed + 1, "train-heldout", avoid)
+    tables = {}
+    for key, path in paths.items():
+        if key != "unlabelled":
+            read = read_columns(path, [text, label])
+            where = lambda i, path=path: _where(path, i)  # noqa: E731
+            tables[key] = Columns(str(path), read[text], read[label], where)
     unlabelled = ()
     if "unlabelled" in paths:
-        unlabelled = _texts(
-            paths["unlabelled"], read_columns(paths["unlabelled"], [text])[text], text
-        )
-    return TaskData(
-        name, names, train, splits["select"], splits["evaluation"], options["metric"], unlabelled
-    )
+        path = paths["unlabelled"]
+        read = read_columns(path, [text])
+        unlabelled = _texts(Columns(str(path), read[text], [], lambda i: _where(path, i)), text)
+    return task_from_columns(name, tables, options, unlabelled)
 
 
 def check_user_files(options: dict, data_dir: Path | None) -> None:
@@ -167,3 +197,50 @@ def check_user_files(options: dict, data_dir: Path | None) -> None:
     for key in ("train", "select", "evaluation", "unlabelled"):
         if options[key]:
             _path(options, key, data_dir, "files")
+
+
+HUB_OPTIONS = (
+    Option("path", str, None, "a Hugging Face dataset id (or a local dataset folder)"),
+    Option("config", str, "", "the dataset's configuration name, if it has several"),
+    Option("train_split", str, "train", "the split teachers fine-tune on"),
+    Option("select_split", str, "validation", "the selection split; absent: held out of train"),
+    Option("evaluation_split", str, "test", "the scored split; absent: held out of train"),
+    *(o for o in FILES_OPTIONS if o.name in ("text", "text_pair", "label", "label_names",
+                                              "metric", "heldout_fraction")),
+)  # fmt: skip
+
+
+def load_hub_dataset(options: dict, data_dir: Path | None) -> TaskData:
+    """Any Hub dataset's text and label columns; offline, the one-line error of
+    ``hub.load_from_hub``. A ClassLabel column's names give the label order."""
+    name = "hub"
+    if options["text_pair"]:
+        raise BenchError(
+            f"dataset {name!r}: option 'text_pair': sentence pairs are not supported yet"
+        )
+    source = options["path"] + (f"/{options['config']}" if options["config"] else "")
+    splits = load_from_hub(options["path"], options["config"] or None)
+    text, label = options["text"], options["label"]
+    if options["train_split"] not in splits:
+        raise BenchError(
+            f"{source}: no split {options['train_split']!r} (splits: {', '.join(splits)})"
+        )
+    tables, class_names = {}, ()
+    for key in ("train", "select", "evaluation"):
+        split = options[f"{key}_split"]
+        if split not in splits:
+            continue  # held out of train
+        data = splits[split]
+        missing = [c for c in (text, label) if c not in data.column_names]
+        if missing:
+            raise BenchError(
+                f"{source}[{split}]: no column {missing[0]!r} (columns: {', '.join(data.column_names)})"
+            )
+        feature = data.features[label]
+        labels = list(data[label])
+        if getattr(feature, "names", None):  # a ClassLabel: ids -> its names
+            class_names = tuple(feature.names)
+            labels = [feature.names[y] if y >= 0 else "-1 (unlabelled)" for y in labels]
+        where = lambda i, s=split: f"{source}[{s}] row {i + 1}"  # noqa: E731
+        tables[key] = Columns(f"{source}[{split}]", list(data[text]), labels, where)
+    return task_from_columns(name, tables, options, class_names=class_names)

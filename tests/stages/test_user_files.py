@@ -117,3 +117,36 @@ def test_bench_datasets_show_and_a_matrix_run_on_user_files(
     rows = tiny_rows(tmp_path / "results")
     assert {r.dataset for r in rows.values()} == {"tweets"}
     assert all(r.status == "ok" for r in rows.values())
+
+
+HUB = load_registry().get("datasets", "hub")
+
+
+def test_the_hub_dataset_reads_a_dataset_folder_and_its_class_labels(data_dir, tmp_path):
+    """load_dataset on a local dataset folder: the Hub route without a network."""
+    folder = tmp_path / "tweets"
+    for ours, split in (("train", "train"), ("val", "validation"), ("test", "test")):
+        (folder / f"{split}.csv").parent.mkdir(parents=True, exist_ok=True)
+        (folder / f"{split}.csv").write_bytes((data_dir / "csv" / f"{ours}.csv").read_bytes())
+    task = HUB.factory(HUB.resolve({"path": str(folder)}, "test"), None)
+    assert task.label_names == ("joy", "sadness")
+    assert (len(task.train), len(task.select), len(task.evaluation)) == (400, 80, 120)
+    assert (
+        task.select.name == "select" and task.evaluation.texts[0] == emotion_rows("test", 1)[0][0]
+    )
+    with pytest.raises(
+        BenchError, match=r"tweets\[train\]: no column 'body' \(columns: text, label\)"
+    ):
+        HUB.factory(HUB.resolve({"path": str(folder), "text": "body"}, "test"), None)
+    held = HUB.factory(HUB.resolve({"path": str(folder), "select_split": "dev"}, "test"), None)
+    assert len(held.select) == 40 and len(held.train) == 360  # no "dev": held out of train
+
+
+def test_the_hub_dataset_offline_is_a_one_line_error(monkeypatch):
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)  # fail at once, no retries
+    with pytest.raises(BenchError) as info:
+        HUB.factory(HUB.resolve({"path": "no-such-org/no-such-dataset"}, "test"), None)
+    assert "not reachable on the Hugging Face Hub" in str(info.value)
+    assert "\n" not in str(info.value)
