@@ -213,28 +213,6 @@ UNLABELLED_CORPORA: dict[str, Callable[[Path | None], list[str]]] = {
 
 @hookimpl
 def register_datasets(register):
-    register(
-        DatasetSpec(
-            name="files",
-            factory=labelled(load_files),
-            description="Your own labelled text: CSV, TSV, JSON Lines or Parquet files under "
-            "the data dir, with the columns and label order the options name.",
-            options=(*DATASET_OPTIONS, *FILES_OPTIONS),
-            num_labels=lambda options: len(options["label_names"]) or None,
-            check_files=check_user_files,
-        )
-    )
-    register(
-        DatasetSpec(
-            name="hub",
-            factory=labelled(load_hub_dataset),
-            description="Any Hugging Face dataset by id (and config), with the columns, splits "
-            "and label order the options name; offline it needs the datasets cache.",
-            options=(*DATASET_OPTIONS, *HUB_OPTIONS),
-            num_labels=lambda options: len(options["label_names"]) or None,
-        )
-    )
-
     def dataset(name, load, description, check_files, num_labels, metric="accuracy", options=()):
         register(
             DatasetSpec(
@@ -248,6 +226,28 @@ def register_datasets(register):
             )
         )
 
+    # the user's own data: label count from label_names when given, else known on loading
+    def label_names_count(options):
+        return len(options["label_names"]) or None
+
+    dataset(
+        "files",
+        load_files,
+        "Your own labelled text: CSV, TSV, JSON Lines or Parquet files under the data dir, "
+        "with the columns and label order the options name.",
+        check_user_files,
+        num_labels=label_names_count,
+        options=FILES_OPTIONS,
+    )
+    dataset(
+        "hub",
+        load_hub_dataset,
+        "Any Hugging Face dataset by id (and config), with the columns, splits and label "
+        "order the options name; offline it needs the datasets cache.",
+        None,
+        num_labels=label_names_count,
+        options=HUB_OPTIONS,
+    )
     dataset(
         "sst2",
         load_sst2,
