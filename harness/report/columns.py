@@ -42,9 +42,19 @@ def gain_text(g: Estimate | None) -> str:
         return ""
     if g.low is None:
         return _signed(g.mean)
-    return f"{_signed(g.mean)} [{_signed(g.low)}, {_signed(g.high)}]" + (
+    return f"{_signed(g.mean)} [{_bound(g.low)}, {_bound(g.high)}]" + (
         " *" if g.excludes_zero else ""
     )
+
+
+def _bound(value: float) -> str:
+    """An interval end to 0.1, or to the first digit that is not 0 (up to 0.001): a bound of
+    +0.02 must not read as +0.0 beside a star that says the interval excludes 0."""
+    for digits in (1, 2, 3):
+        text = f"{value:+.{digits}f}"
+        if float(text) != 0:
+            return text
+    return text
 
 
 def _interval(e: Estimate | None) -> str:

@@ -31,7 +31,7 @@ WITHOUT_ROWS = {
     "scarce-sst2", "teacher-sst2",
 }  # fmt: skip
 INTERVAL = re.compile(r"\[[+-]?\d+\.\d, [+-]?\d+\.\d\]")
-GAIN = re.compile(r"([+-]\d+\.\d) \[([+-]\d+\.\d), ([+-]\d+\.\d)\]( \*)?")
+GAIN = re.compile(r"([+-]\d+\.\d) \[([+-]\d+\.\d+), ([+-]\d+\.\d+)\]( \*)?")
 
 
 @pytest.fixture(scope="module")

@@ -438,3 +438,12 @@ def test_the_same_rows_in_any_order_give_the_same_page():
     ]
     assert render_markdown("t", rows) == render_markdown("t", list(reversed(rows)))
     assert "4,997 labelled / 4,998 labelled" in render_markdown("t", rows)
+
+
+def test_a_bound_near_zero_keeps_the_digit_that_shows_its_sign():
+    """+0.02 must not print as +0.0 beside a star that says the interval excludes 0."""
+    from distill_bench.report.stats import Estimate
+
+    starred = Estimate(mean=2.5, std=None, low=0.02, high=4.9, n=5, paired=True)
+    assert gain_text(starred) == "+2.5 [+0.02, +4.9] *"
+    assert gain_text(replace(starred, low=-0.04)) == "+2.5 [-0.04, +4.9]"
