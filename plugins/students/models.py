@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from distill_bench.plugin_api.specs import ATTENTIONS, HIDDEN_STATES
+from distill_bench.stages.student.from_teacher import encoder_layer_list
 from torch import nn
 
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
@@ -148,11 +149,7 @@ class TransformerStudent(nn.Module):
         """Top down, for gradual unfreezing: the head (classifier, pooler), each encoder
         layer from the last, the embeddings."""
         n = self.model.config.num_hidden_layers
-        layers = next(
-            m
-            for name, m in self.model.named_modules()
-            if name and isinstance(m, nn.ModuleList) and len(m) == n
-        )
+        layers = self.model.get_submodule(encoder_layer_list(self.model, n))
         inside = {id(p) for p in layers.parameters()}
         rest = [(name, p) for name, p in self.model.named_parameters() if id(p) not in inside]
         head = [p for name, p in rest if "embeddings" not in name]

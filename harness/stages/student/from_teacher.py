@@ -154,7 +154,7 @@ def parse_layers(layers: Sequence[int] | str, total: int) -> list[int]:
     return chosen
 
 
-def _layer_list(model, total: int) -> str:
+def encoder_layer_list(model, total: int) -> str:
     """Dotted name of the ModuleList holding the encoder's ``total`` layers."""
     from torch import nn
 
@@ -183,7 +183,7 @@ def truncated_copy(teacher, layers: Sequence[int], num_labels: int, attn_impleme
     student = AutoModelForSequenceClassification.from_config(
         config, attn_implementation=attn_implementation
     )
-    prefix = _layer_list(teacher, total) + "."
+    prefix = encoder_layer_list(teacher, total) + "."
     source = teacher.state_dict()
     target = student.state_dict()
     copied = {}
