@@ -99,16 +99,17 @@ def pick(
         def meeting(conds, students=students):
             return [e for e in students if all(c.holds(e) for c in conds)]
 
-        chosen = _best(meeting(conditions), best)
+        qualifying = meeting(conditions)
+        chosen = _best(qualifying, best)
         ties = tuple(
-            e for e in meeting(conditions)
+            e for e in qualifying
             if chosen is not None and e is not chosen and best == "score" and ties_with(chosen, e)
         )  # fmt: skip
         costs = []
         for condition in conditions:
             relaxed = _best(meeting([c for c in conditions if c is not condition]), best)
             costs.append((condition, None if relaxed is chosen else relaxed))
-        picks.append(Pick(dataset, chosen, ties, len(meeting(conditions)), tuple(costs)))
+        picks.append(Pick(dataset, chosen, ties, len(qualifying), tuple(costs)))
     return picks
 
 
