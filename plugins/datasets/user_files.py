@@ -164,18 +164,22 @@ def task_from_columns(
     )
 
 
-def load_files(options: dict, data_dir: Path | None) -> TaskData:
-    name = "files"
+FILE_KEYS = ("train", "select", "evaluation", "unlabelled")  # the options that name files
+
+
+def _refuse_pairs(options: dict, name: str) -> None:
+    """Before any file is read: pairs wait for sentence-pair support in every stage."""
     if options["text_pair"]:
         raise BenchError(
             f"dataset {name!r}: option 'text_pair': sentence pairs are not supported yet"
         )
+
+
+def load_files(options: dict, data_dir: Path | None) -> TaskData:
+    name = "files"
+    _refuse_pairs(options, name)
     text, label = options["text"], options["label"]
-    paths = {
-        key: _path(options, key, data_dir, name)
-        for key in ("train", "select", "evaluation", "unlabelled")
-        if options[key]
-    }
+    paths = {key: _path(options, key, data_dir, name) for key in FILE_KEYS if options[key]}
     tables = {}
     for key, path in paths.items():
         if key != "unlabelled":
@@ -192,9 +196,8 @@ def load_files(options: dict, data_dir: Path | None) -> TaskData:
 
 def check_user_files(options: dict, data_dir: Path | None) -> None:
     """The pre-flight: every named file is under the data dir, of a known format, there."""
-    if options["text_pair"]:
-        raise BenchError("dataset option 'text_pair': sentence pairs are not supported yet")
-    for key in ("train", "select", "evaluation", "unlabelled"):
+    _refuse_pairs(options, "files")
+    for key in FILE_KEYS:
         if options[key]:
             _path(options, key, data_dir, "files")
 
@@ -214,10 +217,7 @@ def load_hub_dataset(options: dict, data_dir: Path | None) -> TaskData:
     """Any Hub dataset's text and label columns; offline, the one-line error of
     ``hub.load_from_hub``. A ClassLabel column's names give the label order."""
     name = "hub"
-    if options["text_pair"]:
-        raise BenchError(
-            f"dataset {name!r}: option 'text_pair': sentence pairs are not supported yet"
-        )
+    _refuse_pairs(options, name)
     source = options["path"] + (f"/{options['config']}" if options["config"] else "")
     splits = load_from_hub(options["path"], options["config"] or None)
     text, label = options["text"], options["label"]
