@@ -262,7 +262,7 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else 100 * value
 
 
-def _groups(rows: Iterable[ResultRow]) -> dict[tuple, list[ResultRow]]:
+def seed_groups(rows: Iterable[ResultRow]) -> dict[tuple, list[ResultRow]]:
     groups: dict[tuple, list[ResultRow]] = defaultdict(list)
     for row in rows:
         if row.status == "ok":
@@ -273,7 +273,7 @@ def _groups(rows: Iterable[ResultRow]) -> dict[tuple, list[ResultRow]]:
 def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
     """Entries per dataset: the teacher first, then students by score; each student's
     gain over its ce-hard baseline and the Pareto frontiers of the board filled in."""
-    groups = _groups(rows)
+    groups = seed_groups(rows)
     teachers = {(k[0], k[2]): g for k, g in groups.items() if k[1] == "teacher"}
     baselines = {
         (k[0], k[2], k[3], k[5]): g
@@ -332,7 +332,7 @@ def _with_pareto(entries: list[Entry]) -> list[Entry]:
 def variant_boards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
     """Per dataset, every model's deployment variants (those the matrix asked for):
     score and speed beside the fp32 model's; unavailable ones with their reason."""
-    groups = _groups(rows)
+    groups = seed_groups(rows)
     teachers = {(k[0], k[2]): g for k, g in groups.items() if k[1] == "teacher"}
     names: list[str] = []
     for group in groups.values():

@@ -19,6 +19,7 @@ from distill_bench.report.columns import (
     sort_entries,
 )
 from distill_bench.report.entries import Entry, leaderboards, variant_boards
+from distill_bench.report.gpu import gpu_boards, gpu_table
 from distill_bench.report.timing import compute_seconds
 from distill_bench.store.results import ResultRow
 
@@ -73,6 +74,14 @@ def _table(entries: Sequence[Entry], names: Sequence[str]) -> str:
         disable_numparse=True,
     )
 
+
+GPU_LEGEND = (
+    "The same fp32 models on the GPU named in the header, timed with CUDA synchronised "
+    "(median of timed passes, ± relative range), at the [measure] batch size and with every "
+    "evaluation sentence in one batch; latency at batch 1; peak alloc.: "
+    "torch.cuda.max_memory_allocated while timing. Speed-up is relative to the teacher on "
+    "the same GPU."
+)
 
 LEGEND = (
     "Columns: the score is the dataset's primary metric x 100 on the named split, mean ± sample "
@@ -130,12 +139,15 @@ def render_markdown(
     if preamble:
         out += [preamble.rstrip(), ""]
     variants = variant_boards(rows)
+    on_gpu = gpu_boards(rows)
     for dataset, entries in (boards if boards is not None else leaderboards(rows)).items():
         if sort:
             entries = sort_entries(entries, sort)
         out += [f"## {dataset}", "", _table(entries, names or COMPACT), ""]
         if names is None:
             out += [f"### {dataset}: size, memory, diagnostics", "", _table(entries, DETAILS), ""]
+            if on_gpu.get(dataset):
+                out += [f"### {dataset}: GPU", "", GPU_LEGEND, "", gpu_table(on_gpu[dataset]), ""]
             if variants.get(dataset):
                 out += [
                     f"### {dataset}: deployment variants",

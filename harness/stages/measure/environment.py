@@ -49,7 +49,8 @@ def git_commit() -> str | None:
         ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return None
+        # a copy without .git (a container, a remote machine): the commit it was made from
+        return os.environ.get("BENCH_GIT_COMMIT")
 
 
 def _version(name: str) -> str | None:
