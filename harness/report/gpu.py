@@ -41,7 +41,7 @@ def _median(values: Iterable[float]) -> float:
 
 def gpu_boards(rows: Iterable[ResultRow]) -> dict[str, list[GpuLine]]:
     """Per dataset, a line for every entry whose rows were measured on a GPU, the teacher
-    first, then students by throughput; empty when no row was."""
+    first, then students by throughput (ties by name); empty when no row was."""
     groups = {k: [r for r in g if r.measurements.get("gpu")] for k, g in seed_groups(rows).items()}
     groups = {k: g for k, g in groups.items() if g}
     teacher_speed = {
@@ -71,7 +71,16 @@ def gpu_boards(rows: Iterable[ResultRow]) -> dict[str, list[GpuLine]]:
             )
         )
     return {
-        d: sorted(lines, key=lambda x: (x.student != TEACHER_MARK, -x.throughput))
+        d: sorted(
+            lines,
+            key=lambda x: (
+                x.student != TEACHER_MARK,
+                -x.throughput,
+                x.student,
+                x.loss,
+                x.augmenter,
+            ),
+        )
         for d, lines in boards.items()
     }
 
