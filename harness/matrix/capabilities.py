@@ -20,6 +20,7 @@ from distill_bench.plugin_api.specs import (
     TEACHER_FEATURES,
     TEACHER_LOGITS,
     AugmenterSpec,
+    DatasetSpec,
     LossSpec,
     StudentSpec,
     TeacherSpec,
@@ -94,6 +95,21 @@ def incompatibility(
         )
     if not loss_spec.uses & {GOLD_LABELS, TEACHER_LOGITS, TEACHER_FEATURES}:
         return f"loss {loss.name!r} declares no training signal"
+    return None
+
+
+def pair_problem(
+    registry: Registry, dataset: Component, student: Component, augmenter: Component
+) -> str | None:
+    """Why a cell cannot take its dataset's sentence pairs, or None."""
+    spec = registry.get("datasets", dataset.plugin)
+    assert isinstance(spec, DatasetSpec)
+    if not spec.gives_pairs(dataset.options_dict()):
+        return None
+    if not registry.get("students", student.plugin).pairs:
+        return f"student {student.name!r} reads single sentences, and dataset {dataset.name!r} gives sentence pairs"
+    if not registry.get("augmenters", augmenter.plugin).pairs:
+        return f"augmenter {augmenter.name!r} edits single sentences, and dataset {dataset.name!r} gives sentence pairs"
     return None
 
 

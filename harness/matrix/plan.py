@@ -20,6 +20,7 @@ from distill_bench.matrix.capabilities import (
     depth_problem,
     incompatibility,
     loss_profile,
+    pair_problem,
     teacher_depth,
 )
 from distill_bench.matrix.components import Component, resolve
@@ -197,7 +198,9 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                 dataset.name, teacher.name, student.name, loss.name, augmenter.name,
                 student_seed, teacher_seed if matrix.teacher_seeds else None,
             )  # fmt: skip
-            reason = incompatibility(registry, teacher, student, loss, augmenter)
+            reason = pair_problem(registry, dataset, student, augmenter) or incompatibility(
+                registry, teacher, student, loss, augmenter
+            )
             if reason:
                 dropped.append(Dropped(label, reason))
                 continue

@@ -110,9 +110,16 @@ class DatasetSpec(Spec):
     kind: ClassVar[str] = "datasets"
     primary_metric: str = "accuracy"
     num_labels: int | Callable[[dict[str, Any]], int] | None = None
+    # True (or a function of the resolved options) when the texts are sentence pairs
+    # (``plugin_api.pairs``): planning drops students and augmenters that take no pairs
+    pairs: bool | Callable[[dict[str, Any]], bool] = field(default=False, compare=False)
     check_files: Callable[[dict[str, Any], Path | None], None] | None = field(
         default=None, compare=False, repr=False
     )
+
+    def gives_pairs(self, options: Mapping[str, Any]) -> bool:
+        """Whether the dataset's texts are sentence pairs under its resolved ``options``."""
+        return bool(self.pairs(dict(options)) if callable(self.pairs) else self.pairs)
 
     def label_count(self, options: Mapping[str, Any]) -> int | None:
         """How many labels the dataset has under its resolved ``options``, or None."""
@@ -149,6 +156,9 @@ class StudentSpec(Spec):
     kind: ClassVar[str] = "students"
     exposes: frozenset[str] = frozenset({LOGITS})
     special_tokens: bool = False  # input carries [CLS] ... [SEP] (transformer students)
+    # takes sentence pairs: as "a [SEP] b" token ids (any student that reads ids can), or
+    # apart when its factory reads ``ctx.pairs``; False drops it from pair datasets
+    pairs: bool = True
     teacher_layers: Callable[[dict[str, Any]], tuple[int, ...]] | None = field(
         default=None, compare=False, repr=False
     )
@@ -243,6 +253,9 @@ class AugmenterSpec(Spec):
     # True when build reads the fine-tuned teacher (ctx.teacher_tokenizer / embeddings):
     # its transfer set then depends on the teacher; otherwise it is shared across teachers
     needs_teacher: bool = False
+    # edits each side of a sentence pair (``plugin_api.pairs``); an augmenter that treats
+    # every text as one sentence would cut through the separator, so it must say it can
+    pairs: bool = False
     check_files: Callable[[dict[str, Any], Path | None], None] | None = field(
         default=None, compare=False, repr=False
     )

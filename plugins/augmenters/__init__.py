@@ -8,6 +8,7 @@ texts and repeats, and sizes the set, the same way for every augmenter.
 from __future__ import annotations
 
 from distill_bench import AugmenterSpec, BenchError, Option, hookimpl
+from distill_bench.plugin_api.pairs import join_pair, split_pairs
 from distill_bench.plugin_api.tasks import UNLABELLED, TransferSet
 from distill_bench.plugins.datasets import UNLABELLED_CORPORA
 from distill_bench.plugins.datasets.files import check_corpus
@@ -34,20 +35,48 @@ def _edited(method: str, ctx, texts, origins) -> TransferSet:
     )
 
 
+def each_side(augment, texts, seed: int):
+    """``augment(sentences, seed) -> (edits, origins)`` over ``texts``; for sentence pairs
+    each side is edited on its own (the second with another seed) and a pair's k-th edits
+    are joined, a side with fewer edits keeping its original text for the rest."""
+    sides = split_pairs(texts)
+    if sides is None:
+        return augment(texts, seed)
+    edits: list[dict[int, list[str]]] = []
+    for side, side_seed in zip(sides, (seed, seed + SECOND_SIDE_SEED), strict=True):
+        by_origin: dict[int, list[str]] = {}
+        for text, origin in zip(*augment(side, side_seed), strict=True):
+            by_origin.setdefault(origin, []).append(text)
+        edits.append(by_origin)
+    out, origins = [], []
+    for i, (first, second) in enumerate(zip(*sides, strict=True)):
+        a, b = edits[0].get(i, []), edits[1].get(i, [])
+        for k in range(max(len(a), len(b))):
+            out.append(join_pair(a[k] if k < len(a) else first, b[k] if k < len(b) else second))
+            origins.append(i)
+    return out, origins
+
+
+SECOND_SIDE_SEED = 7919  # a pair's second side draws from seed + this: apart from the first
+
+
 def _tang(options):
     def build(ctx):
         from distill_bench.plugins.augmenters.tang import tag, tang_augment  # numpy, spaCy
 
-        tagged = tag(ctx.task.train.texts)  # each sentence tagged once, reused n_iter times
-        texts, origins = tang_augment(
-            tagged,
-            n_iter=options["n_iter"],
-            p_mask=options["p_mask"],
-            p_pos=options["p_pos"],
-            p_ng=options["p_ng"],
-            max_ngram=options["max_ngram"],
-            seed=ctx.seed,
-        )
+        def augment(sentences, seed):
+            tagged = tag(sentences)  # each sentence tagged once, reused n_iter times
+            return tang_augment(
+                tagged,
+                n_iter=options["n_iter"],
+                p_mask=options["p_mask"],
+                p_pos=options["p_pos"],
+                p_ng=options["p_ng"],
+                max_ngram=options["max_ngram"],
+                seed=seed,
+            )
+
+        texts, origins = each_side(augment, ctx.task.train.texts, ctx.seed)
         return _edited("tang", ctx, texts, origins)
 
     return build
@@ -60,16 +89,20 @@ def _eda(options):
         synonyms = EmbeddingSynonyms(
             ctx.teacher_tokenizer(), ctx.teacher_embeddings(), options["neighbours"]
         )
-        texts, origins = eda_augment(
-            ctx.task.train.texts,
-            synonyms,
-            n_aug=options["n_aug"],
-            alpha_sr=options["alpha_sr"],
-            alpha_ri=options["alpha_ri"],
-            alpha_rs=options["alpha_rs"],
-            p_rd=options["p_rd"],
-            seed=ctx.seed,
-        )
+
+        def augment(sentences, seed):
+            return eda_augment(
+                sentences,
+                synonyms,
+                n_aug=options["n_aug"],
+                alpha_sr=options["alpha_sr"],
+                alpha_ri=options["alpha_ri"],
+                alpha_rs=options["alpha_rs"],
+                p_rd=options["p_rd"],
+                seed=seed,
+            )
+
+        texts, origins = each_side(augment, ctx.task.train.texts, ctx.seed)
         return _edited("eda", ctx, texts, origins)
 
     return build
@@ -114,6 +147,7 @@ def register_augmenters(register):
     register(
         AugmenterSpec(
             name="none",
+            pairs=True,
             factory=_none,
             description="No augmentation: the transfer set is the labelled training set.",
             gold_labels=True,
@@ -122,6 +156,7 @@ def register_augmenters(register):
     register(
         AugmenterSpec(
             name="tang",
+            pairs=True,
             factory=_tang,
             description="Tang et al. 2019: per word [MASK] or a same-POS word (spaCy tags, "
             "unigram frequencies), then maybe an n-gram; n_iter samples per labelled example. "
@@ -140,6 +175,7 @@ def register_augmenters(register):
     register(
         AugmenterSpec(
             name="eda",
+            pairs=True,
             factory=_eda,
             description="EDA (Wei and Zou 2019): synonym replacement, random insertion, swap "
             "and deletion; synonyms are nearest whole words in the teacher's input embeddings.",
@@ -159,6 +195,7 @@ def register_augmenters(register):
     register(
         AugmenterSpec(
             name="unlabeled",
+            pairs=True,
             factory=_unlabeled,
             description="Unlabelled in-domain text: the dataset's own unlabelled pool "
             "(max_labeled / labels_per_class) or a named corpus.",

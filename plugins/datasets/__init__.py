@@ -41,6 +41,7 @@ from distill_bench.plugins.datasets.files import (
 from distill_bench.plugins.datasets.glue import load_cola, load_sst2
 from distill_bench.plugins.datasets.hub import first_column, hub_columns, load_from_hub
 from distill_bench.plugins.datasets.imdb import imdb_unsup_reviews, imdb_unsup_sentences
+from distill_bench.plugins.datasets.intent_pairs import INTENT_PAIRS_OPTIONS, intent_pairs
 from distill_bench.plugins.datasets.labels import (
     BANKING77_LABELS,
     BINARY_SENTIMENT,
@@ -205,6 +206,24 @@ def _yelp_polarity(options, data_dir):
     )
 
 
+def _names_a_pair_column(options) -> bool:
+    return bool(options["text_pair"])
+
+
+def _intent_pairs(options, data_dir):
+    source = options["source"]
+    loaded = {"banking77": _banking77, "clinc150": load_clinc150}[source](
+        {"heldout_fraction": 0.1, "include_oos": False, "split_seed": options["split_seed"]},
+        data_dir,
+    )
+    return intent_pairs(loaded, options)
+
+
+def _check_intent_pairs(options, data_dir):
+    check = {"banking77": check_banking77, "clinc150": check_clinc150}[options["source"]]
+    return check(options, data_dir)
+
+
 # Unlabelled text by name, for augmenters: UNLABELLED_CORPORA[name](data_dir) -> texts.
 UNLABELLED_CORPORA: dict[str, Callable[[Path | None], list[str]]] = {
     "imdb-unsup-sentences": imdb_unsup_sentences,
@@ -213,7 +232,9 @@ UNLABELLED_CORPORA: dict[str, Callable[[Path | None], list[str]]] = {
 
 @hookimpl
 def register_datasets(register):
-    def dataset(name, load, description, check_files, num_labels, metric="accuracy", options=()):
+    def dataset(
+        name, load, description, check_files, num_labels, metric="accuracy", options=(), pairs=False
+    ):
         register(
             DatasetSpec(
                 name=name,
@@ -223,6 +244,7 @@ def register_datasets(register):
                 primary_metric=metric,
                 num_labels=num_labels,
                 check_files=check_files,
+                pairs=pairs,
             )
         )
 
@@ -238,6 +260,7 @@ def register_datasets(register):
         check_user_files,
         num_labels=label_names_count,
         options=FILES_OPTIONS,
+        pairs=_names_a_pair_column,
     )
     dataset(
         "hub",
@@ -247,6 +270,7 @@ def register_datasets(register):
         None,
         num_labels=label_names_count,
         options=HUB_OPTIONS,
+        pairs=_names_a_pair_column,
     )
     dataset(
         "sst2",
@@ -312,6 +336,16 @@ def register_datasets(register):
         check_banking77,
         num_labels=77,
         options=(heldout_option(0.1),),
+    )
+    dataset(
+        "intent-pairs",
+        _intent_pairs,
+        "Sentence pairs from an intent dataset (BANKING77 or CLINC150): same intent or "
+        "different, balanced, each split drawn within the source's own split.",
+        _check_intent_pairs,
+        num_labels=2,
+        options=INTENT_PAIRS_OPTIONS,
+        pairs=True,
     )
     dataset(
         "imdb",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from distill_bench import BenchError, Option
 from distill_bench.plugin_api.metrics import METRICS
+from distill_bench.plugin_api.pairs import join_pairs
 from distill_bench.plugin_api.tasks import Split, TaskData, carve
 from distill_bench.plugins.datasets.hub import load_from_hub
 from distill_bench.plugins.datasets.readers import decode_utf8
@@ -32,7 +33,8 @@ FILES_OPTIONS = (
     Option("unlabelled", str, "", "in-domain text without labels for transfer sets (its text "
            "column only); '': none"),
     Option("text", str, "text", "the text column"),
-    Option("text_pair", str, "", "a second text column (sentence pairs): not supported yet"),
+    Option("text_pair", str, "", "a second text column: the task reads sentence pairs "
+           "(text, text_pair); '': single sentences"),
     Option("label", str, "label", "the label column (strings or integers)"),
     Option("label_names", list, [], "the labels in the order of the model's outputs (a "
            "fine-tuned teacher's order); []: train's labels, sorted", item_type=str),
@@ -111,13 +113,27 @@ class Columns:
     texts: list
     labels: list
     where: Callable[[int], str]
+    seconds: list | None = None  # a pair task's second texts (option text_pair)
 
 
-def _texts(columns: Columns, column: str) -> tuple[str, ...]:
-    for i, value in enumerate(columns.texts):
-        if not isinstance(value, str) or not value.strip():
-            raise BenchError(f"{columns.where(i)}: empty text in column {column!r}")
-    return tuple(columns.texts)
+def _texts(columns: Columns, options: dict) -> tuple[str, ...]:
+    """The split's texts, checked non-empty; a pair task's two columns joined
+    (``plugin_api.pairs``)."""
+    sides = [(columns.texts, options["text"])]
+    if columns.seconds is not None:
+        sides.append((columns.seconds, options["text_pair"]))
+    for values, column in sides:
+        for i, value in enumerate(values):
+            if not isinstance(value, str) or not value.strip():
+                raise BenchError(f"{columns.where(i)}: empty text in column {column!r}")
+    if columns.seconds is None:
+        return tuple(columns.texts)
+    return tuple(join_pairs(columns.texts, columns.seconds))
+
+
+def text_columns(options: dict) -> list[str]:
+    """The columns that hold text: ``text``, and ``text_pair`` for a pair task."""
+    return [options["text"]] + ([options["text_pair"]] if options["text_pair"] else [])
 
 
 def task_from_columns(
@@ -130,7 +146,7 @@ def task_from_columns(
     """The task of a train table (and optional "select" / "evaluation" tables): labels in
     ``label_names``' order, else ``class_names`` (a Hub ClassLabel's), else train's sorted;
     a missing split held out of train, as the built-in datasets do."""
-    text, label = options["text"], options["label"]
+    label = options["label"]
     train_labels = [str(v) for v in tables["train"].labels]
     if len(set(train_labels)) < 2:
         raise BenchError(
@@ -150,7 +166,7 @@ def task_from_columns(
                     f"({', '.join(names)})"
                 )
             labels.append(ids[str(value)])
-        splits[key] = Split(key, _texts(columns, text), tuple(labels))
+        splits[key] = Split(key, _texts(columns, options), tuple(labels))
     train = splits["train"]
     n_out = max(1, round(len(train) * options["heldout_fraction"]))
     seed = options.get("split_seed", 0)
@@ -167,36 +183,31 @@ def task_from_columns(
 FILE_KEYS = ("train", "select", "evaluation", "unlabelled")  # the options that name files
 
 
-def _refuse_pairs(options: dict, name: str) -> None:
-    """Before any file is read: pairs wait for sentence-pair support in every stage."""
-    if options["text_pair"]:
-        raise BenchError(
-            f"dataset {name!r}: option 'text_pair': sentence pairs are not supported yet"
-        )
+def _columns(path: Path, options: dict, labelled: bool) -> Columns:
+    """One file's text (and pair, and label) columns."""
+    texts = text_columns(options)
+    read = read_columns(path, texts + ([options["label"]] if labelled else []))
+    return Columns(
+        str(path),
+        read[texts[0]],
+        read[options["label"]] if labelled else [],
+        lambda i: _where(path, i),
+        read[texts[1]] if len(texts) > 1 else None,
+    )
 
 
 def load_files(options: dict, data_dir: Path | None) -> TaskData:
     name = "files"
-    _refuse_pairs(options, name)
-    text, label = options["text"], options["label"]
     paths = {key: _path(options, key, data_dir, name) for key in FILE_KEYS if options[key]}
-    tables = {}
-    for key, path in paths.items():
-        if key != "unlabelled":
-            read = read_columns(path, [text, label])
-            where = lambda i, path=path: _where(path, i)  # noqa: E731
-            tables[key] = Columns(str(path), read[text], read[label], where)
+    tables = {key: _columns(p, options, True) for key, p in paths.items() if key != "unlabelled"}
     unlabelled = ()
     if "unlabelled" in paths:
-        path = paths["unlabelled"]
-        read = read_columns(path, [text])
-        unlabelled = _texts(Columns(str(path), read[text], [], lambda i: _where(path, i)), text)
+        unlabelled = _texts(_columns(paths["unlabelled"], options, False), options)
     return task_from_columns(name, tables, options, unlabelled)
 
 
 def check_user_files(options: dict, data_dir: Path | None) -> None:
     """The pre-flight: every named file is under the data dir, of a known format, there."""
-    _refuse_pairs(options, "files")
     for key in FILE_KEYS:
         if options[key]:
             _path(options, key, data_dir, "files")
@@ -217,7 +228,6 @@ def load_hub_dataset(options: dict, data_dir: Path | None) -> TaskData:
     """Any Hub dataset's text and label columns; offline, the one-line error of
     ``hub.load_from_hub``. A ClassLabel column's names give the label order."""
     name = "hub"
-    _refuse_pairs(options, name)
     source = options["path"] + (f"/{options['config']}" if options["config"] else "")
     splits = load_from_hub(options["path"], options["config"] or None)
     text, label = options["text"], options["label"]
@@ -231,7 +241,7 @@ def load_hub_dataset(options: dict, data_dir: Path | None) -> TaskData:
         if split not in splits:
             continue  # held out of train
         data = splits[split]
-        missing = [c for c in (text, label) if c not in data.column_names]
+        missing = [c for c in (*text_columns(options), label) if c not in data.column_names]
         if missing:
             raise BenchError(
                 f"{source}[{split}]: no column {missing[0]!r} (columns: {', '.join(data.column_names)})"
@@ -242,5 +252,6 @@ def load_hub_dataset(options: dict, data_dir: Path | None) -> TaskData:
             class_names = tuple(feature.names)
             labels = [feature.names[y] if y >= 0 else "-1 (unlabelled)" for y in labels]
         where = lambda i, s=split: f"{source}[{s}] row {i + 1}"  # noqa: E731
-        tables[key] = Columns(f"{source}[{split}]", list(data[text]), labels, where)
+        seconds = list(data[options["text_pair"]]) if options["text_pair"] else None
+        tables[key] = Columns(f"{source}[{split}]", list(data[text]), labels, where, seconds)
     return task_from_columns(name, tables, options, class_names=class_names)

@@ -43,7 +43,12 @@ def embedding_student(module: str):
 
         # ranges (filter_widths: positive, at least one) were checked when resolved
         args = {k: v for k, v in options.items() if k not in NOT_MODULE}
-        model = getattr(student_models, module)(ctx.vocab_size, ctx.num_labels, **args)
+        cls = getattr(student_models, module)
+        if getattr(ctx, "pairs", False) and getattr(cls, "reads_pairs_apart", False):
+            from distill_bench.stages.student.io import pair_separator  # torch
+
+            args["pair_sep"] = pair_separator(ctx.tokenizer)
+        model = cls(ctx.vocab_size, ctx.num_labels, **args)
         embedding = model.embedding
         if options.get("embedding_init", "random") == "teacher" and _init_weights(ctx):
             if ctx.teacher_dir is None:

@@ -40,7 +40,12 @@ class MLPStudent(nn.Module):
 class BiLSTMStudent(nn.Module):
     """Embeddings, a ``num_layers`` BiLSTM, max-pooling over real tokens, an optional
     dense layer (``fc_size`` 0: none), classifier. hidden_states = (the pooled or dense
-    features [batch, width],)."""
+    features [batch, width],).
+
+    Sentence pairs (``pair_sep``: the separator id) take Tang et al.'s siamese form: both
+    sides through the one encoder, then [h1, h2, h1 * h2, |h1 - h2|] into the dense layer."""
+
+    reads_pairs_apart = True  # the factory passes ``pair_sep`` for a pair task
 
     def __init__(
         self,
@@ -52,8 +57,10 @@ class BiLSTMStudent(nn.Module):
         dropout,
         num_layers=1,
         fc_activation="relu",
+        pair_sep=None,
     ):
         super().__init__()
+        self.pair_sep = pair_sep
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0, sparse=True)
         self.lstm = nn.LSTM(
             embedding_dim,
@@ -63,7 +70,7 @@ class BiLSTMStudent(nn.Module):
             bidirectional=True,
             dropout=dropout if num_layers > 1 else 0.0,
         )
-        width = 2 * hidden_size
+        width = 2 * hidden_size * (4 if pair_sep is not None else 1)
         if fc_size > 0:
             self.fc = nn.Sequential(
                 nn.Dropout(dropout), nn.Linear(width, fc_size), _ACTIVATIONS[fc_activation]()
@@ -73,7 +80,8 @@ class BiLSTMStudent(nn.Module):
             self.fc = nn.Identity()
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, num_labels))
 
-    def forward(self, input_ids, attention_mask):
+    def encode(self, input_ids, attention_mask):
+        """Max-pooled BiLSTM states of right-padded sentences [batch, 2 * hidden]."""
         lengths = attention_mask.sum(1).clamp(min=1).cpu()
         packed = nn.utils.rnn.pack_padded_sequence(
             self.embedding(input_ids), lengths, batch_first=True, enforce_sorted=False
@@ -84,8 +92,38 @@ class BiLSTMStudent(nn.Module):
         )
         # Max-pool over real tokens only: padding must never win the max.
         out = out.masked_fill(~attention_mask.bool().unsqueeze(-1), torch.finfo(out.dtype).min)
-        hidden = self.fc(out.max(dim=1).values)
+        return out.max(dim=1).values
+
+    def forward(self, input_ids, attention_mask):
+        if self.pair_sep is None:
+            features = self.encode(input_ids, attention_mask)
+        else:
+            first, second = split_at_separator(input_ids, attention_mask, self.pair_sep)
+            h1, h2 = self.encode(*first), self.encode(*second)
+            features = torch.cat([h1, h2, h1 * h2, (h1 - h2).abs()], dim=-1)
+        hidden = self.fc(features)
         return {"logits": self.classifier(hidden), "hidden_states": (hidden,)}
+
+
+def split_at_separator(input_ids, attention_mask, sep: int):
+    """The two sides of right-padded ``a [SEP] b`` rows, each right-padded on its own:
+    ((ids, mask) of the tokens before the first separator, (ids, mask) of those after)."""
+    real = attention_mask.bool()
+    is_sep = (input_ids == sep) & real
+    seen = is_sep.long().cumsum(1)
+    first = real & (seen == 0)
+    second = real & (seen > 0) & ~(is_sep & (seen == 1))
+    width = input_ids.shape[1]
+    # left-align the second side: its k-th token goes to column k (others to a spare column)
+    target = torch.where(second, second.long().cumsum(1) - 1, torch.full_like(input_ids, width))
+    spare = input_ids.new_zeros(input_ids.shape[0], width + 1)
+    second_ids = spare.scatter(1, target, input_ids)[:, :width]
+    second_mask = torch.arange(width, device=input_ids.device) < second.sum(1, keepdim=True)
+    first_mask = first.to(attention_mask.dtype)
+    return (input_ids * first_mask, first_mask), (
+        second_ids * second_mask,
+        second_mask.to(attention_mask.dtype),
+    )
 
 
 class CNNStudent(nn.Module):

@@ -21,7 +21,7 @@ from distill_bench.plugins.teachers.folder import check_model
 from distill_bench.stages.annotation.annotators import TorchAnnotator, load_annotator
 from distill_bench.stages.batching import length_grouped_batches, pad
 from distill_bench.stages.precision import use_bf16
-from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
+from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer, tokenize
 
 transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
@@ -65,7 +65,7 @@ class HFTeacher:
             check_as_given(self.path, self.options["label_order"], task)
 
     def encode(self, tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
-        return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+        return tokenize(tokenizer, texts, truncation=True, max_length=max_length)["input_ids"]
 
     def finetune(
         self,
@@ -199,8 +199,9 @@ class HFTeacher:
         model = load_classifier(str(ckpt_dir)).eval()
 
         def encode(texts: Sequence[str]) -> dict:
-            enc = tokenizer(
-                list(texts),
+            enc = tokenize(
+                tokenizer,
+                texts,
                 padding=True,
                 truncation=True,
                 max_length=max_length,

@@ -94,7 +94,8 @@ def test_bad_files_are_one_line_errors_naming_the_file(data_dir, tmp_path):
         load(tmp_path, train="bad/two.csv", evaluation="bad/unseen.csv", select="bad/two.csv")
     with pytest.raises(BenchError, match="must be a path inside the data dir"):
         load(data_dir, train="../elsewhere.csv")
-    with pytest.raises(BenchError, match="sentence pairs are not supported yet"):
+    # a pair column on a file of single sentences
+    with pytest.raises(BenchError, match=r"train.csv: no column 'other' \(columns: text, label\)"):
         load(data_dir, train="csv/train.csv", text_pair="other")
 
 

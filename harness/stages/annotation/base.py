@@ -19,6 +19,7 @@ from distill_bench.plugin_api.progress import Progress, quiet
 from distill_bench.stages.annotation.outputs import DEFAULT_SHARD_SIZE, Outputs
 from distill_bench.stages.annotation.writer import OutputsWriter
 from distill_bench.stages.batching import length_grouped_batches, pad
+from distill_bench.stages.teacher.checkpoint import tokenize
 
 TORCH_PRECISIONS = ("fp32", "bf16", "int8")
 
@@ -48,8 +49,9 @@ class Annotator:
         """One tokeniser call for all of ``texts`` (the teacher's own truncation)."""
         if not texts:
             return []
-        return self.tokenizer(
-            list(texts),
+        return tokenize(
+            self.tokenizer,
+            texts,
             truncation=True,
             max_length=self.max_length,
             return_attention_mask=False,

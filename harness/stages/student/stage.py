@@ -24,6 +24,7 @@ from distill_bench.matrix.keys import content_key
 from distill_bench.matrix.model import COMPOSE
 from distill_bench.matrix.plan import Cell
 from distill_bench.plugin_api.metrics import task_metric
+from distill_bench.plugin_api.pairs import is_pair_task
 from distill_bench.plugin_api.specs import TEACHER_LOGITS
 from distill_bench.plugin_api.tasks import TaskData, TransferSet
 from distill_bench.stages.annotation.stage import annotation, features
@@ -101,6 +102,7 @@ def build_student(
         teacher_dir,
         spec.special_tokens,
         teacher_pretrained=None if pretrained is None else str(pretrained),
+        pairs=is_pair_task(task.evaluation.texts),
     )
     # seeded here, not only in the loop: a student's initial weights must not depend
     # on what ran earlier in this process (loading a teacher draws random numbers)

@@ -10,11 +10,21 @@ from collections.abc import Sequence
 
 import transformers
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.pairs import split_pairs
 from distill_bench.stages.teacher.folder import check_local_model
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
+
+
+def tokenize(tokenizer, texts: Sequence[str], **kwargs):
+    """A transformers tokenizer called on ``texts``; sentence pairs are encoded as pairs
+    (the model's own separators; ``truncation=True`` cuts the longer side first)."""
+    sides = split_pairs(texts)
+    if sides is None:
+        return tokenizer(list(texts), **kwargs)
+    return tokenizer(sides[0], sides[1], **kwargs)
 
 
 def load_tokenizer(path: str):

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.pairs import is_pair_task
 from distill_bench.plugin_api.specs import (
     FILTER_OPTIONS,
     TRANSFER_OPTIONS,
@@ -173,6 +174,13 @@ def make_transfer_set(
         made = build(dataclasses.replace(ctx, max_examples=room, augmenter=name))
     if len(made.texts) != len(made.labels) or (made.origins and len(made.origins) != len(made)):
         raise BenchError(f"augmenter {name!r}: texts, labels and origins differ in length")
+    if made.texts and is_pair_task(made.texts) != is_pair_task(task.train.texts):
+        kinds = ("single sentences", "sentence pairs")
+        raise BenchError(
+            f"augmenter {name!r}: made {kinds[is_pair_task(made.texts)]} for dataset "
+            f"{task.name!r}, whose texts are {kinds[is_pair_task(task.train.texts)]}; "
+            "expected the dataset's kind (a corpus of single sentences cannot feed a pair task)"
+        )
     generated = keep(made.texts, name)
     sampled_out = 0
     if room is not None and len(generated) > room:
