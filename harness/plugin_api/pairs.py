@@ -55,4 +55,3 @@ def split_pairs(texts: Sequence[str], where: str = "texts") -> tuple[list[str], 
 
 def join_pairs(firsts: Sequence[str], seconds: Sequence[str]) -> list[str]:
     return [join_pair(a, b) for a, b in zip(firsts, seconds, strict=True)]
-
