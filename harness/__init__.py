@@ -14,6 +14,7 @@ from distill_bench.plugin_api.specs import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "load_student",
     "AugmenterSpec",
     "BenchError",
     "DatasetSpec",
@@ -23,3 +24,14 @@ __all__ = [
     "TeacherSpec",
     "hookimpl",
 ]
+
+
+def __getattr__(name: str):
+    """``distill_bench.load_student``, imported on first use: it brings onnxruntime and
+    tokenizers, which ``import distill_bench`` (every plugin's first line) must not."""
+    if name == "load_student":
+        # lazily, and torch-free: the exported student's loader (architecture.TOP_LAZY)
+        from distill_bench.stages.export.runtime import load_student
+
+        return load_student
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

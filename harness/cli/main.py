@@ -2,8 +2,8 @@
 
 Listing and planning never import torch; only `bench run` without --dry-run does.
 Each command group has its module beside this one (``list``, ``datasets``, ``augment``,
-``run``, ``report``, ``store``); this one builds the parser from them and turns errors into
-exit codes.
+``run``, ``report``, ``export``, ``store``); this one builds the parser from them and turns
+errors into exit codes.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 
 from distill_bench.cli.augment import add_augment_parser
 from distill_bench.cli.datasets import add_datasets_parser
+from distill_bench.cli.export import add_export_parser
 from distill_bench.cli.list import add_list_parser, add_plugins_parser
 from distill_bench.cli.report import add_report_parser
 from distill_bench.cli.run import add_run_parser
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_plugins_parser(sub)
     add_run_parser(sub)
     add_report_parser(sub)
+    add_export_parser(sub)
     add_store_parser(sub)
     return parser
 
