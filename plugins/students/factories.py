@@ -45,7 +45,7 @@ def embedding_student(module: str):
         args = {k: v for k, v in options.items() if k not in NOT_MODULE}
         cls = getattr(student_models, module)
         if getattr(ctx, "pairs", False) and getattr(cls, "reads_pairs_apart", False):
-            from distill_bench.stages.student.io import pair_separator  # torch
+            from distill_bench.stages.tokens import pair_separator  # numpy: at build time only
 
             args["pair_sep"] = pair_separator(ctx.tokenizer)
         model = cls(ctx.vocab_size, ctx.num_labels, **args)
@@ -166,7 +166,10 @@ def pretrained_path(model: str) -> str:
 
 def pretrained_tokenizer(path: str):
     """The checkpoint's own tokenizer as a tokenizers.Tokenizer."""
-    from distill_bench.stages.student.io import load_tokenizer_file, prepare  # torch
+    from distill_bench.stages.tokens import (  # numpy: at build time only
+        load_tokenizer_file,
+        prepare,
+    )
 
     if (Path(path) / "tokenizer.json").is_file():
         return load_tokenizer_file(Path(path) / "tokenizer.json")

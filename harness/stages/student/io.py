@@ -17,13 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from distill_bench.plugin_api.errors import BenchError
 from distill_bench.plugin_api.pairs import split_pairs
 from distill_bench.plugin_api.registry import Registry
+from distill_bench.stages.tokens import (  # what the exported loader shares, torch-free
+    PAD,
+    SEP,
+    UNK,
+    encode,
+    load_tokenizer_file,
+)
 from safetensors.torch import load_file, save_file
 
 WEIGHTS, CONFIG, TOKENIZER = "model.safetensors", "student.json", "tokenizer.json"
-UNK, PAD, SEP = "[UNK]", "[PAD]", "[SEP]"
 
 
 @dataclass(frozen=True)
@@ -47,20 +52,7 @@ class StudentContext:
         return self.tokenizer.get_vocab_size()
 
 
-def load_tokenizer_file(path: Path):
-    from tokenizers import Tokenizer
-
-    return prepare(Tokenizer.from_file(str(path)))
-
-
 load_wordpiece = load_tokenizer_file  # the teacher's tokenizer.json is a WordPiece one
-
-
-def prepare(tokenizer):
-    """Padding and truncation are the harness's job; a tokenizer.json may carry either."""
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
-    return tokenizer
 
 
 def word_vocabulary(texts: Sequence[str], size: int, min_count: int, like):
@@ -95,76 +87,6 @@ def student_tokenizer(options: dict, teacher_tokenizer, train_texts: Sequence[st
             train_texts, options["vocab_size"], options["min_count"], teacher_tokenizer
         )
     return teacher_tokenizer
-
-
-def pair_separator(tokenizer) -> int:
-    """The id that separates a pair's sides in a student's input: the vocabulary's [SEP]
-    (a word vocabulary built from pairs has one) or a BPE model's </s>."""
-    for token in (SEP, "</s>"):
-        found = tokenizer.token_to_id(token)
-        if found is not None:
-            return found
-    raise BenchError(
-        f"student vocabulary of {tokenizer.get_vocab_size()} tokens: no separator ({SEP} or "
-        "</s>) to join the sides of sentence pairs; expected a vocabulary that has one"
-    )
-
-
-def _cut_longest_first(a: list[int], b: list[int], budget: int) -> tuple[list[int], list[int]]:
-    """Drop tokens from the end of the longer side until both fit in ``budget``."""
-    while len(a) + len(b) > budget and (a or b):
-        if len(a) >= len(b):
-            a = a[:-1]
-        else:
-            b = b[:-1]
-    return a, b
-
-
-def _encode_pairs(tokenizer, firsts, seconds, max_length: int, special_tokens: bool):
-    """Pairs: the tokenizer's own pair template (``[CLS] a [SEP] b [SEP]``) for transformer
-    students, else ``a [SEP] b``; truncation takes from the longer side first."""
-    if special_tokens:
-        tokenizer.enable_truncation(max_length, strategy="longest_first")
-        try:
-            encoded = tokenizer.encode_batch(
-                list(zip(firsts, seconds, strict=True)), add_special_tokens=True
-            )
-        finally:
-            tokenizer.no_truncation()
-        return [e.ids for e in encoded]
-    sep, unk = pair_separator(tokenizer), _unk(tokenizer)
-    a_side = tokenizer.encode_batch(list(firsts), add_special_tokens=False)
-    b_side = tokenizer.encode_batch(list(seconds), add_special_tokens=False)
-    out = []
-    for a, b in zip(a_side, b_side, strict=True):
-        a_ids, b_ids = _cut_longest_first(a.ids or [unk], b.ids or [unk], max(2, max_length - 1))
-        out.append((a_ids or [unk]) + [sep] + (b_ids or [unk]))
-    return out
-
-
-def _unk(tokenizer) -> int:
-    unk = tokenizer.token_to_id(UNK)
-    return 0 if unk is None else unk
-
-
-def encode(
-    tokenizer, texts: Sequence[str], max_length: int, special_tokens: bool = False
-) -> list[list[int]]:
-    """Token ids, truncated to ``max_length``. Without special tokens (RNN/bag-of-words
-    students read words, not BERT's markers) an empty result becomes [UNK], so every
-    sequence has at least one real token. Sentence pairs (``plugin_api.pairs``): see
-    ``_encode_pairs``."""
-    sides = split_pairs(texts)
-    if sides is not None:
-        return _encode_pairs(tokenizer, *sides, max_length, special_tokens)
-    encoded = tokenizer.encode_batch(list(texts), add_special_tokens=special_tokens)
-    unk = _unk(tokenizer)
-    if special_tokens:
-        return [
-            e.ids[: max_length - 1] + e.ids[-1:] if len(e.ids) > max_length else e.ids
-            for e in encoded
-        ]
-    return [e.ids[:max_length] or [unk] for e in encoded]
 
 
 def encode_words(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:

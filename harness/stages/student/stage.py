@@ -40,6 +40,7 @@ from distill_bench.stages.student.loop import (
 )
 from distill_bench.stages.student.token_ids import TokenIds, write_token_ids
 from distill_bench.stages.teacher.stage import PREDICTIONS, teacher_checkpoint, teacher_model
+from distill_bench.stages.tokens import prepare
 from distill_bench.stages.transfer.build import IndexedFeatures, confidence_filter, split_options
 from distill_bench.stages.transfer.stage import transfer_set
 from safetensors.numpy import save_file
@@ -93,7 +94,7 @@ def build_student(
     spec = ctx.registry.get("students", cell.student.plugin)
     options = cell.student.options_dict()
     teacher = teacher_model(ctx, cell.teacher)
-    teacher_tokenizer = student_io.prepare(teacher.tokenizer(teacher_dir))
+    teacher_tokenizer = prepare(teacher.tokenizer(teacher_dir))
     tokenizer = student_io.student_tokenizer(options, teacher_tokenizer, texts)
     pretrained = getattr(teacher, "path", None)
     context = student_io.StudentContext(
@@ -109,7 +110,7 @@ def build_student(
     torch.manual_seed(cell.seed)
     model = spec.factory(options, context)
     if getattr(model, "tokenizer", None) is not None:  # a student with its own vocabulary
-        context = replace(context, tokenizer=student_io.prepare(model.tokenizer))
+        context = replace(context, tokenizer=prepare(model.tokenizer))
     return BuiltStudent(model, context, options)
 
 
