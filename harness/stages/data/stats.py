@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.pairs import split_pairs
 from distill_bench.plugin_api.tasks import TaskData
 
 ROLES = ("train", "select", "evaluation", "unlabelled")
@@ -26,7 +27,8 @@ _FULL_TABLE_LABELS = 20  # more labels than this: per-split count summary instea
 
 
 def token_lengths(tokenizer, texts: Sequence[str]) -> np.ndarray:
-    """WordPiece tokens per text, without [CLS]/[SEP], never truncated or padded.
+    """WordPiece tokens per text (a sentence pair: both sides), without [CLS]/[SEP], never
+    truncated or padded.
 
     The tokenizer is copied first: a tokenizer.json may switch truncation (MiniLM's cuts
     at 128) and padding on, and the caller's tokenizer must stay as it was."""
@@ -35,8 +37,13 @@ def token_lengths(tokenizer, texts: Sequence[str]) -> np.ndarray:
     tok.no_padding()
     if not texts:
         return np.zeros(0, dtype=np.int64)
-    encodings = tok.encode_batch(list(texts), add_special_tokens=False)
-    return np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+    sides = split_pairs(texts)  # a pair counts both sides' tokens (the separator is dropped)
+    parts = [list(texts)] if sides is None else list(sides)
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    for part in parts:
+        encodings = tok.encode_batch(part, add_special_tokens=False)
+        lengths += np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(part))
+    return lengths
 
 
 def _length_stats(lengths: np.ndarray) -> dict[str, float]:
