@@ -108,3 +108,12 @@ def test_ci_runs_the_readme_test_command():
     command = block_after("Set up and run the tests", "bash").strip().split("&&")[-1].strip()
     ci = (ROOT / ".ci" / "run").read_text()
     assert command in ci, f".ci/run does not run the README's test command {command!r}"
+
+
+def test_every_toml_block_in_the_readme_parses():
+    """A reader copies these into a matrix file: each must be valid TOML (an inline table
+    spanning lines is not, and the files example was)."""
+    blocks = re.findall(r"```toml\n(.*?)```", README, re.S)
+    assert len(blocks) >= 5
+    for block in blocks:
+        tomllib.loads(block)
