@@ -24,6 +24,7 @@ from distill_bench.stages.export.torch_model import TEACHER
 from distill_bench.stages.measure.variants import VariantUnavailable, export_onnx
 from distill_bench.stages.student import io as student_io
 from distill_bench.stages.student.loop import as_output
+from distill_bench.stages.tokens import encode
 
 FORMATS = ("onnx", "torch")
 EXAMPLE_TEXTS = 16  # evaluation texts the ONNX graph is traced on and checked against torch
@@ -37,7 +38,7 @@ def _onnx(ckpt: Path, registry: Registry, saved: dict, example_texts, max_length
     """The student's logits as an ONNX graph at ``out``, traced on a padded batch of
     evaluation texts and checked against torch's logits there."""
     model, ctx = student_io.load_student(ckpt, registry)
-    ids = student_io.encode(ctx.tokenizer, example_texts, max_length, saved["special_tokens"])
+    ids = encode(ctx.tokenizer, example_texts, max_length, saved["special_tokens"])
     input_ids, mask = pad(ids)
     try:
         export_onnx(model, _logits, {"input_ids": input_ids, "attention_mask": mask}, out)
@@ -64,11 +65,6 @@ def write_student(
     if fmt not in FORMATS:
         raise BenchError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     saved = json.loads((ckpt / student_io.CONFIG).read_text())
-    if saved.get("pairs"):
-        raise BenchError(
-            f"cell {cell.get('label', '')}: a sentence-pair student; bench export takes "
-            "single-sentence students only (for now)"
-        )
     config = {
         "export_version": FORMAT_VERSION,
         "format": fmt,
@@ -77,6 +73,8 @@ def write_student(
         "tokenizer": student_io.TOKENIZER,
         "max_length": max_length,
         "special_tokens": bool(saved.get("special_tokens", False)),
+        # a pair student reads each text as plugin_api.pairs.join_pair(first, second)
+        "pairs": bool(saved.get("pairs", False)),
         "plugin": saved["plugin"],
         "options": saved["options"],
         "num_labels": saved["num_labels"],
