@@ -57,6 +57,11 @@ def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
     ``check_files(options, data_dir) -> None``, a cheap look at the local files the factory
     will read (existence and header line, not a full parse) that raises ``BenchError``
     naming the file and what was expected.
+
+    Sentence-pair tasks: every text is ``distill_bench.plugin_api.pairs.join_pair(a, b)``
+    and the spec says ``pairs=True`` (or a function of the options), so planning drops the
+    students and augmenters whose specs take no pairs; teachers and students split the
+    pairs themselves (``pairs.split_pairs``).
     """
 
 
@@ -114,6 +119,11 @@ def register_students(register: Callable[[StudentSpec], None]) -> None:
     [CLS]/[SEP]. Embeddings built with ``sparse=True`` get a sparse optimizer automatically.
     A student that copies teacher layers declares ``teacher_layers(options) ->
     tuple[int, ...]`` (0-based encoder layers), checked against the teacher's ``depth``.
+
+    On a sentence-pair dataset ``ctx.pairs`` is True and the input is ``a [SEP] b`` (the
+    tokenizer's pair template with special tokens); a student that reads the sides apart
+    finds them at ``tokens.pair_separator(ctx.tokenizer)``. A student that cannot take
+    pairs says ``pairs=False`` and is dropped from pair datasets at planning.
     """
 
 
@@ -162,5 +172,8 @@ def register_augmenters(register: Callable[[AugmenterSpec], None]) -> None:
     Set ``gold_labels=True`` only when every example the augmenter makes carries its
     gold label (ce-hard cells are dropped otherwise). An augmenter that reads local files
     itself (a named corpus) declares ``check_files(options, data_dir) -> None`` as a
-    dataset does, for the pre-flight.
+    dataset does, for the pre-flight. On a sentence-pair dataset the texts are joined pairs
+    (``plugin_api.pairs``): an augmenter that edits each side (the built-ins go through
+    ``plugins.augmenters.each_side``) says ``pairs=True``; the default, False, drops its
+    cells there at planning.
     """
