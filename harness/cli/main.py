@@ -2,7 +2,7 @@
 
 Listing and planning never import torch; only `bench run` without --dry-run does.
 Each command group has its module beside this one (``list``, ``datasets``, ``augment``,
-``run``, ``report``, ``export``, ``store``); this one builds the parser from them and turns
+``run``, ``report``, ``analyze``, ``export``, ``store``); this one builds the parser from them and turns
 errors into exit codes.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from distill_bench.cli.analyze import add_analyze_parser
 from distill_bench.cli.augment import add_augment_parser
 from distill_bench.cli.datasets import add_datasets_parser
 from distill_bench.cli.export import add_export_parser
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_plugins_parser(sub)
     add_run_parser(sub)
     add_report_parser(sub)
+    add_analyze_parser(sub)
     add_export_parser(sub)
     add_store_parser(sub)
     return parser

@@ -43,11 +43,12 @@ LAYERS: tuple[str, ...] = (
     "matrix",
     "store",
     "report",
+    "analysis",
     "stages",
     "execute",
     "cli",
 )
-TORCH_FREE: tuple[str, ...] = ("plugin_api", "matrix", "report")
+TORCH_FREE: tuple[str, ...] = ("plugin_api", "matrix", "report", "analysis")
 # modules of other layers that must stay torch-free: an exported student's loader (a
 # service predicts with onnxruntime and tokenizers alone) and the tokenisation it shares
 TORCH_FREE_MODULES: tuple[str, ...] = (

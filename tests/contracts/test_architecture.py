@@ -226,8 +226,8 @@ def test_the_public_api_imports_plugin_api_only(tmp_path):
 def test_a_module_outside_the_layers_is_reported(tmp_path):
     tree = make_tree(tmp_path, LAYERED | {"harness/misc.py": ""})
     assert layer_violations(tree) == [
-        "distill_bench.misc: in no layer (layers: plugin_api, matrix, store, report, stages, "
-        "execute, cli)"
+        "distill_bench.misc: in no layer (layers: plugin_api, matrix, store, report, analysis, "
+        "stages, execute, cli)"
     ]
 
 

@@ -1,0 +1,92 @@
+"""``bench analyze``: what a matrix's students learnt, read from the per-example predictions
+its run stored (``distill_bench.analysis``); writes ``results/<matrix>-analysis.md``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from distill_bench.analysis.errors import teacher_errors
+from distill_bench.analysis.page import Evaluation, analysis_markdown, entry_runs
+from distill_bench.cli.common import console
+from distill_bench.cli.report import add_matrix_arguments, planned
+from distill_bench.execute.api import open_store
+from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.tasks import subsample
+from distill_bench.report.page import planned_rows
+
+
+def evaluations(planned_matrix) -> dict[str, Evaluation]:
+    """Each dataset's evaluation split as its data stage made it (the dataset plugin, then
+    the budget's subsample with the first teacher row's data seed)."""
+    budget, out = planned_matrix.matrix.budget, {}
+    for row in planned_matrix.plan.teacher_rows:
+        if row.dataset.name in out:
+            continue
+        spec = planned_matrix.registry.get("datasets", row.dataset.plugin)
+        task = subsample(
+            spec.factory(row.dataset.options_dict(), planned_matrix.data_dir),
+            budget.max_train_examples,
+            budget.max_select_examples,
+            row.data_seed,
+            budget.max_eval_examples,
+        )
+        out[row.dataset.name] = Evaluation(
+            row.dataset.name, task.evaluation.texts, task.label_names, task.primary_metric
+        )
+    return out
+
+
+def cmd_analyze(args) -> int:
+    found = planned(args)
+    rows, _ = planned_rows(found.plan, open_store(args.results_dir))
+    usable = [r for r in rows if r.status == "ok" and "eval_predictions" in r.metrics]
+    if not usable:
+        raise BenchError(
+            f"{args.matrix}: no finished rows with per-example predictions in "
+            f"{Path(args.results_dir) / 'bench.sqlite'}; run `bench run --matrix {args.matrix}` first"
+        )
+    if args.dry_run:
+        out = console()
+        for dataset, runs in entry_runs(usable).items():
+            out.print(f"{dataset}: {len(runs)} entries, {sum(len(r.by_unit) for r in runs)} runs")
+        return 0
+    splits = evaluations(found)
+    for r in usable:
+        split = splits.get(r.dataset)
+        if split is None or len(split.texts) != len(r.metrics["eval_labels"]):
+            raise BenchError(
+                f"dataset {r.dataset!r}: its evaluation split ({len(split.texts) if split else 0} "
+                f"examples) is not the one row {r.key[:12]} was scored on "
+                f"({len(r.metrics['eval_labels'])}); did the data dir change?"
+            )
+    path = Path(args.results_dir) / f"{found.matrix.name}-analysis.md"
+    path.write_text(analysis_markdown(found.matrix.name, args.matrix, splits, usable))
+    out = console()
+    for dataset, runs in entry_runs(usable).items():
+        if len(runs) < 2:
+            continue
+        gold = next(r for r in usable if r.dataset == dataset).metrics["eval_labels"]
+        for student in runs[1:]:
+            e = teacher_errors(np.asarray(gold), runs[0], student)
+            out.print(
+                f"{dataset} | {student.label}: repeats {e.repeated:.1f}% of the teacher's "
+                f"{e.teacher_errors:.0f} errors, fixes {e.fixed:.1f}%",
+                highlight=False,
+            )
+    out.print(f"analysis written to {path}")
+    return 0
+
+
+def add_analyze_parser(sub) -> None:
+    p = sub.add_parser(
+        "analyze",
+        help="what the students learnt, from the stored predictions (results/<matrix>-analysis.md)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_matrix_arguments(p)
+    p.add_argument(
+        "--dry-run", action="store_true", help="say what would be analysed; write nothing"
+    )
+    p.set_defaults(func=cmd_analyze)

@@ -1,0 +1,68 @@
+"""`bench analyze`: a finished run's analysis page from its stored predictions; a matrix
+with no finished rows is one line and exit 2; CoLA's dev halves are where the page says."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from distill_bench.analysis.page import COLA_IN_DOMAIN, COLA_OUT_OF_DOMAIN
+from distill_bench.cli.main import main
+from distill_bench.plugin_api.registry import load_registry
+
+from tests.helpers import fast_matrix_text, real_data_dir, run_tiny, write_tiny_data_dir
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory, tiny_teacher_dir) -> dict:
+    root = tmp_path_factory.mktemp("analyze")
+    data = write_tiny_data_dir(root / "data")
+    matrix = root / "tiny.toml"
+    matrix.write_text(fast_matrix_text(tiny_teacher_dir, students=("mlp",)))
+    saved = os.environ.get("BENCH_DATA_DIR")
+    os.environ["BENCH_DATA_DIR"] = str(data)
+    try:
+        assert run_tiny(matrix, root / "results", root / "cache", "--no-plots") == 0
+    finally:
+        if saved is None:
+            os.environ.pop("BENCH_DATA_DIR")
+        else:
+            os.environ["BENCH_DATA_DIR"] = saved
+    return {"root": root, "matrix": matrix, "data": data}
+
+
+def _analyze(ran, results, *extra) -> int:
+    return main(
+        ["analyze", "--matrix", str(ran["matrix"]), "--data-dir", str(ran["data"]),
+         "--results-dir", str(results), "--cache-dir", str(ran["root"] / "cache"), *extra]
+    )  # fmt: skip
+
+
+def test_analyze_writes_the_page_from_the_stored_predictions(ran, capsys):
+    results = ran["root"] / "results"
+    assert _analyze(ran, results, "--dry-run") == 0
+    assert "sst2: 3 entries, 3 runs" in capsys.readouterr().out
+    assert not (results / "tiny-analysis.md").exists()
+    assert _analyze(ran, results) == 0
+    out = capsys.readouterr().out
+    assert "sst2 | mlp / kd-soft / none: repeats" in out
+    page = (results / "tiny-analysis.md").read_text()
+    assert "## sst2" in page and "| mlp / ce-hard / none |" in page
+    assert "### The teacher's errors" in page
+
+
+def test_a_matrix_without_finished_rows_is_one_line(ran, tmp_path, capsys):
+    assert _analyze(ran, tmp_path / "empty") == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no finished rows with per-example predictions" in err
+    assert not (tmp_path / "empty" / "tiny-analysis.md").exists()
+
+
+def test_cola_dev_is_the_in_domain_half_then_the_out_of_domain_half():
+    data = real_data_dir()
+    spec = load_registry().get("datasets", "cola")
+    evaluation = spec.factory(spec.resolve({}, "test"), data).evaluation
+    first = lambda name: (data / "cola" / name).read_text().splitlines()[0].split("\t")[3]  # noqa: E731
+    assert len(evaluation) == COLA_IN_DOMAIN + COLA_OUT_OF_DOMAIN
+    assert evaluation.texts[0] == first("in_domain_dev.tsv")
+    assert evaluation.texts[COLA_IN_DOMAIN] == first("out_of_domain_dev.tsv")
