@@ -77,6 +77,23 @@ def test_a_pair_task_distils_into_every_student(tmp_path, monkeypatch):
     assert all(config.get("pairs") for config in by_plugin.values())
     assert set(by_plugin) == {"mlp", "bilstm", "teacher-layers"}
 
+    # the siamese BiLSTM ships: its ONNX folder predicts the stored evaluation predictions,
+    # pairs given as (first, second)
+    from distill_bench import load_student
+    from distill_bench.cli.main import main
+
+    out = tmp_path / "shipped"
+    cell = "student = bilstm and augmenter = none"
+    assert main(["export", "--matrix", str(matrix), "--results-dir", str(tmp_path / "results"),
+                 "--cache-dir", str(tmp_path / "cache"), "--cell", cell, "--out", str(out)]) == 0  # fmt: skip
+    bilstm = next(r for r in rows if r.student == "bilstm" and r.augmenter == "none")
+    task = next((tmp_path / "cache").glob("data/*/task.json"))
+    texts = json.loads(task.read_text())["splits"]["evaluation"]["texts"]
+    shipped = load_student(out)
+    assert shipped.predict_ids(texts).tolist() == bilstm.metrics["eval_predictions"]
+    as_tuples = [split_pair(t) for t in texts[:5]]
+    assert shipped.predict(as_tuples) == shipped.predict(texts[:5])
+
 
 def test_the_eda_transfer_set_holds_edited_pairs(tmp_path, monkeypatch):
     from distill_bench.plugin_api.registry import load_registry

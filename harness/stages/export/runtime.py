@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.pairs import join_pair
 from distill_bench.stages.tokens import (
     encode,
     length_grouped_batches,
@@ -82,10 +83,12 @@ class ExportedStudent:
         return [self.labels[i] for i in self.predict_ids(texts)]
 
 
-def _texts(texts: Sequence[str]) -> list[str]:
+def _texts(texts: Sequence[str | tuple[str, str]]) -> list[str]:
+    """The texts as the harness holds them: a sentence pair given as (first, second) is
+    joined as the student's training pairs were (``plugin_api.pairs``)."""
     if isinstance(texts, str):
         raise TypeError("predict takes a list of texts, not one string: predict([text])")
-    return list(texts)
+    return [join_pair(*t) if isinstance(t, tuple | list) else t for t in texts]
 
 
 def read_config(folder: Path) -> dict:
