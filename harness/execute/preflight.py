@@ -20,6 +20,7 @@ was unknown until it loaded.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -207,4 +208,6 @@ def load_datasets(ctx: StageContext) -> None:
         except StageFailed as failure:
             raise BenchError(f"dataset {item.dataset.name!r}: {failure.error}") from None
     for row in plan.teacher_rows:
-        check_teacher(ctx.registry, row.teacher, task_of(ctx, row), plan.matrix.path)
+        # messages name the matrix's entry ("tickets"), not the plugin's task ("files")
+        task = dataclasses.replace(task_of(ctx, row), name=row.dataset.name)
+        check_teacher(ctx.registry, row.teacher, task, plan.matrix.path)

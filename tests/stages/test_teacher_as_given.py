@@ -86,16 +86,20 @@ def test_a_matrix_distils_from_the_checkpoint_as_given(
     assert "finetune = false" in text
     matrix = tmp_path / "tiny.toml"
     matrix.write_text(text)
-    assert run_tiny(matrix, tmp_path / "results", tmp_path / "cache") == 0, capsys.readouterr()
+    assert run_tiny(matrix, tmp_path / "results", tmp_path / "cache") == 0
+    assert "scoring tiny-bert as given on sst2" in capsys.readouterr().out  # not "fine-tuning"
     rows = tiny_rows(tmp_path / "results")
     (teacher,) = [r for r in rows.values() if r.role == "teacher"]
     assert teacher.config["teacher"]["options"]["finetune"] is False
     assert "(teacher, as given)" in (tmp_path / "results" / "leaderboards" / "tiny.md").read_text()
-    bad = text.replace('["negative", "positive"]', '["bad", "positive"]')
+    # the entry's own name in the message, not its plugin's
+    bad = text.replace('["negative", "positive"]', '["bad", "positive"]').replace(
+        'datasets = ["sst2"]', 'datasets = [{name = "reviews", plugin = "sst2"}]'
+    )
     matrix.write_text(bad)
     code = main(["run", "--matrix", str(matrix), "--results-dir", str(tmp_path / "r2"),
                  "--cache-dir", str(tmp_path / "c2")])  # fmt: skip
     assert code == 2  # refused before anything trains
-    assert "are not the labels of dataset 'sst2'" in capsys.readouterr().err
+    assert "are not the labels of dataset 'reviews'" in capsys.readouterr().err
     teachers = tmp_path / "c2" / "teacher"
     assert not teachers.exists() or not any(teachers.iterdir())  # nothing fine-tuned or saved

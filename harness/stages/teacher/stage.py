@@ -46,8 +46,11 @@ def teacher_checkpoint(ctx: StageContext, row: TeacherRow | Cell) -> Path:
 
     def compute(out: Path) -> dict:
         model = teacher_model(ctx, row.teacher)
+        as_given = row.teacher.options_dict().get("finetune") is False  # hf's finetune = false
         ctx.progress.log(
-            f"fine-tuning {row.teacher.name} on {task.name} ({len(task.train)} examples)"
+            f"scoring {row.teacher.name} as given on {task.name}"
+            if as_given
+            else f"fine-tuning {row.teacher.name} on {task.name} ({len(task.train)} examples)"
         )
         info = model.finetune(task, ctx.budget, row.data_seed, out, ctx.device, ctx.progress)
         # score once here: the teacher row and every cell's agreement read these logits
