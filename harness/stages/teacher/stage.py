@@ -9,6 +9,7 @@ which the annotation stage uses too.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -42,7 +43,8 @@ def predictor(
 
 def teacher_checkpoint(ctx: StageContext, row: TeacherRow | Cell) -> Path:
     """The folder of the row's fine-tuned teacher (its cache entry)."""
-    task = task_of(ctx, row)
+    # the matrix's entry name ("tickets", not the plugin's "files"): messages name it
+    task = dataclasses.replace(task_of(ctx, row), name=row.dataset.name)
 
     def compute(out: Path) -> dict:
         model = teacher_model(ctx, row.teacher)
