@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from distill_bench.report.seeds import seed_estimate
+from distill_bench.report.stats import Estimate
 
 Unit = tuple[int, int]  # (teacher seed, student seed)
 
@@ -74,17 +76,20 @@ def group_scores(
     runs: Runs,
     groups: Sequence[Group],
     metric: Callable[[np.ndarray, np.ndarray], float],
-) -> list[tuple[float | None, float | None]]:
-    """Per group: (the metric against gold, % agreement with the own teacher), means over runs."""
+) -> list[tuple[Estimate, float | None]]:
+    """Per group: the metric against gold over the runs (an ``Estimate``: mean and its
+    t interval over seeds, teacher seeds as the unit when there are several) and the mean
+    % agreement with the own teacher (None for the teacher itself)."""
     out = []
     for group in groups:
-        scores, agree = [], []
-        for unit, pred in runs.by_unit.items():
-            idx = group.index
-            scores.append(100 * metric(gold[idx], pred[idx]))
-            if runs is not teacher:
-                agree.append(100 * float((pred[idx] == own_teacher(teacher, unit)[idx]).mean()))
-        out.append((_mean(scores), _mean(agree)))
+        idx = group.index
+        scores = {unit: 100 * metric(gold[idx], pred[idx]) for unit, pred in runs.by_unit.items()}
+        agree = [
+            100 * float((pred[idx] == own_teacher(teacher, unit)[idx]).mean())
+            for unit, pred in runs.by_unit.items()
+            if runs is not teacher
+        ]
+        out.append((seed_estimate(scores), _mean(agree)))
     return out
 
 

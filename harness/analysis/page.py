@@ -22,6 +22,7 @@ from distill_bench.plugin_api.metrics import METRICS, accuracy
 from distill_bench.plugin_api.pairs import split_pair
 from distill_bench.report.entries import TEACHER_MARK
 from distill_bench.report.seeds import unit_of
+from distill_bench.report.stats import Estimate
 from distill_bench.store.results import ResultRow
 
 BASELINE = "ce-hard"
@@ -76,10 +77,22 @@ def _group_table(gold, teacher, students, groups: Sequence[Group], metric, title
         cells = group_scores(gold, teacher, runs, groups, metric)
         lines.append(
             [runs.label]
-            + [_pct(score) + ("" if agree is None else f" / {agree:.1f}") for score, agree in cells]
+            + [
+                _with_interval(score) + ("" if agree is None else f" / {agree:.1f}")
+                for score, agree in cells
+            ]
         )
-    what = f"{_metric_text(metric)} against the gold labels, then / % agreeing with the own teacher"
+    what = (
+        f"{_metric_text(metric)} against the gold labels [95% interval over seeds, with 2 or "
+        "more], then / % agreeing with the own teacher"
+    )
     return [title, "", what[0].upper() + what[1:] + ".", ""] + _table(header, lines)
+
+
+def _with_interval(e: Estimate) -> str:
+    if e.low is None:
+        return f"{e.mean:.1f}"
+    return f"{e.mean:.1f} [{e.low:.1f}, {e.high:.1f}]"
 
 
 def _metric_text(metric: Callable) -> str:
