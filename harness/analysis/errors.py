@@ -8,6 +8,7 @@ CoLA's in-domain and out-of-domain halves.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -149,3 +150,27 @@ def disagreements(
     lost = np.flatnonzero((t_pred == gold) & (pred != gold))[:k]
     won = np.flatnonzero((t_pred != gold) & (pred == gold))[:k]
     return lost.tolist(), won.tolist()
+
+
+# Lexical rules for CoLA's phenomena (Warstadt et al. annotate dev by hand; these are word
+# patterns, not a parse): a sentence may match several rules or none.
+PHENOMENA: dict[str, str] = {
+    "negation": r"\b(not|n't|never|no|nobody|nothing|none|neither|nor)\b",
+    "wh-question": r"^\s*(who|whom|whose|what|which|where|when|why|how)\b.*\?\s*$",
+    "passive": r"\b(is|are|was|were|be|been|being|got|get)\s+\w+(ed|en)\s+by\b",
+    "reflexive": r"\b(myself|yourself|himself|herself|itself|ourselves|yourselves|themselves)\b",
+    "comparative": r"\b(more|less|fewer|\w+er)\s+than\b|\bas\s+\w+\s+as\b",
+    "quantifier": r"\b(every|each|all|some|most|many|few|several|any|both)\b",
+    "modal or auxiliary": r"\b(can|could|may|might|must|shall|should|will|would|do|does|did)\b",
+}
+
+
+def phenomenon_groups(texts: Sequence[str]) -> list[Group]:
+    """One group per rule of ``PHENOMENA`` that matches at least one text."""
+    groups = []
+    for name, pattern in PHENOMENA.items():
+        rule = re.compile(pattern, re.IGNORECASE)
+        index = np.array([i for i, t in enumerate(texts) if rule.search(t)], dtype=np.int64)
+        if len(index):
+            groups.append(Group(name, index))
+    return groups

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from distill_bench.analysis.errors import (
+    PHENOMENA,
     Group,
     Runs,
     confusion_changes,
@@ -16,6 +17,7 @@ from distill_bench.analysis.errors import (
     group_scores,
     label_groups,
     length_groups,
+    phenomenon_groups,
     teacher_errors,
 )
 from distill_bench.plugin_api.metrics import METRICS, accuracy
@@ -78,21 +80,24 @@ def _group_table(gold, teacher, students, groups: Sequence[Group], metric, title
         lines.append(
             [runs.label]
             + [
-                _with_interval(score) + ("" if agree is None else f" / {agree:.1f}")
+                _with_interval(score, 0.0 if metric is accuracy else -100.0)
+                + ("" if agree is None else f" / {agree:.1f}")
                 for score, agree in cells
             ]
         )
     what = (
         f"{_metric_text(metric)} against the gold labels [95% interval over seeds, with 2 or "
-        "more], then / % agreeing with the own teacher"
+        "more; cut to the metric's range], then / % agreeing with the own teacher"
     )
     return [title, "", what[0].upper() + what[1:] + ".", ""] + _table(header, lines)
 
 
-def _with_interval(e: Estimate) -> str:
+def _with_interval(e: Estimate, floor: float) -> str:
+    """Mean [low, high], the interval cut to the metric's range (few examples and seeds
+    give t intervals past 100)."""
     if e.low is None:
         return f"{e.mean:.1f}"
-    return f"{e.mean:.1f} [{e.low:.1f}, {e.high:.1f}]"
+    return f"{e.mean:.1f} [{max(e.low, floor):.1f}, {min(e.high, 100.0):.1f}]"
 
 
 def _metric_text(metric: Callable) -> str:
@@ -126,6 +131,8 @@ def dataset_section(evaluation: Evaluation, gold: np.ndarray, runs: list[Runs]) 
         ]
         out += _group_table(gold, teacher, students, domains, metric,
                             "### In-domain and out-of-domain dev")  # fmt: skip
+    if evaluation.dataset == "cola":
+        out += _phenomena(evaluation, gold, teacher, students)
     out += ["### The teacher's errors", ""]
     lines = []
     for runs in students:
@@ -137,6 +144,20 @@ def dataset_section(evaluation: Evaluation, gold: np.ndarray, runs: list[Runs]) 
     if len(evaluation.label_names) > 2:
         out += _confusions(gold, students, evaluation.label_names)
     out += _examples(evaluation, gold, teacher, students)
+    return out
+
+
+def _phenomena(evaluation: Evaluation, gold, teacher: Runs, students: list[Runs]) -> list[str]:
+    """CoLA by phenomenon: ``errors.PHENOMENA``'s word patterns, a sentence in each it matches."""
+    groups = phenomenon_groups(evaluation.texts)
+    found = {g.name for g in groups}
+    missing = [name for name in PHENOMENA if name not in found]
+    title = (
+        "### By phenomenon (word patterns, not a parse: `distill_bench.analysis.errors.PHENOMENA`)"
+    )
+    out = _group_table(gold, teacher, students, groups, accuracy, title) if groups else [title, ""]
+    if missing:
+        out += [f"No evaluation sentence matches the rules for: {', '.join(missing)}.", ""]
     return out
 
 

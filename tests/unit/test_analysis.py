@@ -94,3 +94,23 @@ def test_the_page_has_each_section_and_shows_pairs_readably():
     assert "| mlp / kd-soft / none | 1 | 0.0 | 100.0 | 33.3 |" in page
     assert '"bad ⟂ pair side" (pos)' in page
     assert "### In-domain" not in page  # CoLA's dev halves only
+
+
+def test_cola_phenomena_are_word_patterns_and_a_rule_without_sentences_is_said():
+    from distill_bench.analysis.errors import phenomenon_groups
+
+    texts = ["Marianne did not leave.", "Who did John see?", "The cake was eaten by Sue.",
+             "She likes herself.", "Bill is taller than Sue.", "Every cat sleeps."]  # fmt: skip
+    found = {g.name: g.index.tolist() for g in phenomenon_groups(texts)}
+    assert found["negation"] == [0] and found["wh-question"] == [1] and found["passive"] == [2]
+    assert found["reflexive"] == [3] and found["comparative"] == [4]
+    assert found["quantifier"] == [5] and found["modal or auxiliary"] == [0, 1]
+    gold = [1, 0, 1, 1, 1, 1]
+    rows = [row("teacher", "", 0.5, measurements(100, 1.0), dataset="cola")]
+    rows[0].metrics.update(eval_labels=gold, eval_predictions=[1] * 6)
+    student = row("student", "mlp", 0.5, measurements(10, 9.0), dataset="cola")
+    student.metrics.update(eval_labels=gold, eval_predictions=[1, 1, 1, 0, 1, 1])
+    cola = Evaluation("cola", tuple(texts[:1] * 6), ("unacceptable", "acceptable"), "mcc")
+    page = analysis_markdown("m", "m.toml", {"cola": cola}, [rows[0], student])
+    assert "### By phenomenon" in page and "| negation (n=6) |" in page
+    assert "No evaluation sentence matches the rules for: wh-question, passive" in page
