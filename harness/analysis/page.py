@@ -21,7 +21,7 @@ from distill_bench.analysis.errors import (
     teacher_errors,
 )
 from distill_bench.plugin_api.metrics import METRICS, accuracy
-from distill_bench.plugin_api.pairs import split_pair
+from distill_bench.plugin_api.pairs import shown
 from distill_bench.report.entries import TEACHER_MARK
 from distill_bench.report.seeds import unit_of
 from distill_bench.report.stats import Estimate
@@ -105,9 +105,7 @@ def _metric_text(metric: Callable) -> str:
 
 
 def _show(text: str) -> str:
-    pair = split_pair(text)
-    shown = text if pair is None else f"{pair[0]} ⟂ {pair[1]}"
-    return shown.replace("|", "\\|")[:160]
+    return shown(text).replace("|", "\\|")[:160]
 
 
 def dataset_section(evaluation: Evaluation, gold: np.ndarray, runs: list[Runs]) -> list[str]:

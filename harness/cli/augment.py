@@ -9,6 +9,7 @@ import argparse
 from distill_bench.cli.common import add_data_dir_argument, console
 from distill_bench.execute.api import resolve_data_dir
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.pairs import shown
 from distill_bench.plugin_api.registry import load_registry
 from distill_bench.stages.data.stats import parse_options
 from distill_bench.stages.transfer.preview import Preview, preview
@@ -28,12 +29,12 @@ def render(result: Preview, out) -> None:
         table.add_column("training sentence")
         table.add_column("transfer text (unlabelled, not made from it)")
         for (original, _), text in zip(result.pairs, result.unrelated, strict=False):
-            table.add_row(original, text)
+            table.add_row(shown(original), shown(text))
     else:
         table.add_column("original")
         table.add_column("augmentations")
         for original, augmented in result.pairs:
-            table.add_row(original, "\n".join(augmented))
+            table.add_row(shown(original), "\n".join(shown(t) for t in augmented))
     out.print(table)
 
 

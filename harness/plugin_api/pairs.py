@@ -55,3 +55,11 @@ def split_pairs(texts: Sequence[str], where: str = "texts") -> tuple[list[str], 
 
 def join_pairs(firsts: Sequence[str], seconds: Sequence[str]) -> list[str]:
     return [join_pair(a, b) for a, b in zip(firsts, seconds, strict=True)]
+
+
+PAIR_SHOWN = " ⟂ "  # how a pair reads on a page or a terminal
+
+
+def shown(text: str) -> str:
+    """A text for people: a pair's sides with ``PAIR_SHOWN`` between them."""
+    return text.replace(PAIR_SEP, PAIR_SHOWN)

@@ -122,3 +122,20 @@ def test_files_is_a_pair_task_only_when_it_names_a_pair_column():
         '"none"',
     )
     assert [c.student.name for c in paired.cells] == ["mlp"] and len(paired.dropped) == 1
+
+
+def test_pairs_read_with_a_visible_mark_in_the_augmenter_preview():
+    import io
+
+    from distill_bench.cli.augment import render
+    from distill_bench.plugin_api.pairs import shown
+    from distill_bench.stages.transfer.preview import Preview
+    from rich.console import Console
+
+    assert shown(join_pair("a b", "c")) == "a b ⟂ c" and shown("plain") == "plain"
+    pair = join_pair("can I top up", "add money")
+    buffer = io.StringIO()
+    render(Preview("eda", "intent-pairs", 1, 1, ((pair, (join_pair("top up", "money"),)),)),
+           Console(file=buffer, width=120))  # fmt: skip
+    text = buffer.getvalue()
+    assert "can I top up ⟂ add money" in text and "top up ⟂ money" in text and PAIR_SEP not in text
