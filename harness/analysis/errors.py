@@ -50,6 +50,24 @@ def length_groups(texts: Sequence[str], bins: int = 4) -> list[Group]:
     return groups
 
 
+def confidence_groups(confidence: np.ndarray, bins: int = 4) -> list[Group]:
+    """Equal-count slices by the teacher's top probability, least confident first."""
+    order = np.argsort(confidence, kind="stable")
+    groups = []
+    for part in np.array_split(order, bins):
+        if len(part):
+            low, high = float(confidence[part].min()), float(confidence[part].max())
+            groups.append(Group(f"p {low:.3f}-{high:.3f}", np.sort(part)))
+    return groups
+
+
+def softmax_top(logits: np.ndarray) -> np.ndarray:
+    """Each row's largest softmax probability."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return (p / p.sum(axis=1, keepdims=True)).max(axis=1)
+
+
 def label_groups(gold: np.ndarray, names: Sequence[str]) -> list[Group]:
     return [
         Group(names[k], np.flatnonzero(gold == k)) for k in range(len(names)) if (gold == k).any()

@@ -12,6 +12,7 @@ from distill_bench.analysis.errors import (
     PHENOMENA,
     Group,
     Runs,
+    confidence_groups,
     confusion_changes,
     disagreements,
     group_scores,
@@ -108,7 +109,12 @@ def _show(text: str) -> str:
     return shown(text).replace("|", "\\|")[:160]
 
 
-def dataset_section(evaluation: Evaluation, gold: np.ndarray, runs: list[Runs]) -> list[str]:
+def dataset_section(
+    evaluation: Evaluation,
+    gold: np.ndarray,
+    runs: list[Runs],
+    confidence: np.ndarray | None = None,
+) -> list[str]:
     out = [f"## {evaluation.dataset}", ""]
     if not runs or runs[0].label != TEACHER_MARK:
         return out + ["No teacher row with per-example predictions: nothing to compare with.", ""]
@@ -118,6 +124,10 @@ def dataset_section(evaluation: Evaluation, gold: np.ndarray, runs: list[Runs]) 
     metric = METRICS.get(evaluation.metric, accuracy)
     out += _group_table(gold, teacher, students, length_groups(evaluation.texts), accuracy,
                         "### By length (quartiles of words)")  # fmt: skip
+    if confidence is not None and len(confidence) == len(gold):
+        out += _group_table(gold, teacher, students, confidence_groups(confidence), accuracy,
+                            "### By the teacher's confidence (quartiles of its top probability, "
+                            "teacher seed of the first teacher row)")  # fmt: skip
     if len(evaluation.label_names) <= 10:
         groups = label_groups(gold, evaluation.label_names)
         out += _group_table(gold, teacher, students, groups, accuracy,
@@ -197,8 +207,14 @@ def _examples(evaluation: Evaluation, gold, teacher: Runs, students: list[Runs])
 
 
 def analysis_markdown(
-    matrix: str, path: str, evaluations: dict[str, Evaluation], rows: Sequence[ResultRow]
+    matrix: str,
+    path: str,
+    evaluations: dict[str, Evaluation],
+    rows: Sequence[ResultRow],
+    confidence: dict[str, np.ndarray] | None = None,
 ) -> str:
+    """The page; ``confidence``: per dataset, the teacher's top probability per evaluation
+    example (from its stage-cache predictions; absent: no confidence section)."""
     by_dataset = entry_runs(rows)
     out = [
         f"# What students learn: {matrix}",
@@ -212,5 +228,7 @@ def analysis_markdown(
     for dataset, evaluation in evaluations.items():
         first = next(r for r in rows if r.dataset == dataset and "eval_labels" in r.metrics)
         gold = np.asarray(first.metrics["eval_labels"], dtype=np.int64)
-        out += dataset_section(evaluation, gold, by_dataset.get(dataset, []))
+        out += dataset_section(
+            evaluation, gold, by_dataset.get(dataset, []), (confidence or {}).get(dataset)
+        )
     return "\n".join(out).rstrip() + "\n"

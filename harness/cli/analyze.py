@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from distill_bench.analysis.errors import teacher_errors
+from distill_bench.analysis.errors import softmax_top, teacher_errors
 from distill_bench.analysis.page import Evaluation, analysis_markdown, entry_runs
 from distill_bench.cli.common import console
 from distill_bench.cli.report import add_matrix_arguments, planned
@@ -38,6 +38,26 @@ def evaluations(planned_matrix) -> dict[str, Evaluation]:
     return out
 
 
+# the teacher stage's evaluation logits (stages.teacher.stage.PREDICTIONS; a test keeps
+# the two names equal): read here with numpy, so analyze imports no torch
+TEACHER_PREDICTIONS = "predictions.safetensors"
+
+
+def teacher_confidence(planned_matrix) -> dict[str, np.ndarray]:
+    """Per dataset, the first teacher row's top probability on each evaluation example,
+    from its stage-cache entry; a dataset whose entry is gone is left out."""
+    from safetensors.numpy import load_file  # numpy only, no torch
+
+    out: dict[str, np.ndarray] = {}
+    for row in planned_matrix.plan.teacher_rows:
+        entry = planned_matrix.cache.get("teacher", row.teacher_key)
+        if row.dataset.name in out or entry is None or not (entry / TEACHER_PREDICTIONS).is_file():
+            continue
+        logits = load_file(str(entry / TEACHER_PREDICTIONS))["evaluation"]
+        out[row.dataset.name] = softmax_top(logits.astype(np.float64))
+    return out
+
+
 def cmd_analyze(args) -> int:
     found = planned(args)
     rows, _ = planned_rows(found.plan, open_store(args.results_dir))
@@ -62,7 +82,10 @@ def cmd_analyze(args) -> int:
                 f"({len(r.metrics['eval_labels'])}); did the data dir change?"
             )
     path = Path(args.results_dir) / f"{found.matrix.name}-analysis.md"
-    path.write_text(analysis_markdown(found.matrix.name, args.matrix, splits, usable))
+    page = analysis_markdown(
+        found.matrix.name, args.matrix, splits, usable, teacher_confidence(found)
+    )
+    path.write_text(page)
     out = console()
     for dataset, runs in entry_runs(usable).items():
         if len(runs) < 2:

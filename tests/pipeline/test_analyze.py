@@ -49,6 +49,14 @@ def test_analyze_writes_the_page_from_the_stored_predictions(ran, capsys):
     page = (results / "tiny-analysis.md").read_text()
     assert "## sst2" in page and "| mlp / ce-hard / none |" in page
     assert "### The teacher's errors" in page
+    assert "### By the teacher's confidence" in page  # from the teacher's cache entry
+
+
+def test_analyze_reads_the_file_the_teacher_stage_writes():
+    from distill_bench.cli.analyze import TEACHER_PREDICTIONS
+    from distill_bench.stages.teacher.stage import PREDICTIONS
+
+    assert TEACHER_PREDICTIONS == PREDICTIONS
 
 
 def test_a_matrix_without_finished_rows_is_one_line(ran, tmp_path, capsys):
