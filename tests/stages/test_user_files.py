@@ -151,3 +151,26 @@ def test_the_hub_dataset_offline_is_a_one_line_error(monkeypatch):
         HUB.factory(HUB.resolve({"path": "no-such-org/no-such-dataset"}, "test"), None)
     assert "not reachable on the Hugging Face Hub" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_the_hub_dataset_reads_sentence_pairs_as_the_readme_shows_for_glue(tmp_path):
+    """MRPC's shape (sentence1, sentence2, label; validation scored, select held out of
+    train) from a local dataset folder: the README's Hub route for GLUE's pair tasks."""
+    from distill_bench.plugin_api.pairs import split_pair
+
+    folder = tmp_path / "mrpc"
+    folder.mkdir()
+    for split, n in (("train", 60), ("validation", 20)):
+        lines = ["sentence1,sentence2,label"] + [
+            f"the bank opened at {i},it opened at {i if i % 2 else i + 1},{i % 2}" for i in range(n)
+        ]
+        (folder / f"{split}.csv").write_text("\n".join(lines) + "\n")
+    options = {"path": str(folder), "text": "sentence1", "text_pair": "sentence2",
+               "evaluation_split": "validation", "select_split": ""}  # fmt: skip
+    resolved = HUB.resolve(options, "test")
+    assert HUB.gives_pairs(resolved)
+    task = HUB.factory(resolved, None)
+    assert (len(task.train), len(task.select), len(task.evaluation)) == (54, 6, 20)
+    assert split_pair(task.evaluation.texts[1]) == ("the bank opened at 1", "it opened at 1")
+    with pytest.raises(BenchError, match=r"mrpc\[train\]: no column 'question2'"):
+        HUB.factory(HUB.resolve({**options, "text_pair": "question2"}, "test"), None)
