@@ -115,27 +115,34 @@ def group_scores(
 @dataclass(frozen=True)
 class TeacherErrors:
     """Of the examples the own teacher gets wrong, the share the student also gets wrong
-    (repeated) and gets right (fixed); of those it gets right, the share the student gets
-    wrong (new errors). Means over runs; ``teacher_errors`` is the mean count."""
+    (repeated; the rest it fixes); of those it gets right, the share the student gets
+    wrong (new errors). Over runs, with the t interval over seeds; ``teacher_errors`` is the
+    mean count."""
 
     teacher_errors: float
-    repeated: float | None
-    fixed: float | None
-    new_errors: float | None
+    repeated: Estimate | None
+    new_errors: Estimate | None
+
+    @property
+    def fixed(self) -> float | None:
+        return None if self.repeated is None else 100.0 - self.repeated.mean
 
 
 def teacher_errors(gold: np.ndarray, teacher: Runs, runs: Runs) -> TeacherErrors:
-    counts, repeated, fixed, new = [], [], [], []
+    counts, repeated, new = [], {}, {}
     for unit, pred in runs.by_unit.items():
         t_wrong = own_teacher(teacher, unit) != gold
         s_wrong = pred != gold
         counts.append(float(t_wrong.sum()))
         if t_wrong.any():
-            repeated.append(100 * float(s_wrong[t_wrong].mean()))
-            fixed.append(100 * float((~s_wrong)[t_wrong].mean()))
+            repeated[unit] = 100 * float(s_wrong[t_wrong].mean())
         if (~t_wrong).any():
-            new.append(100 * float(s_wrong[~t_wrong].mean()))
-    return TeacherErrors(statistics.mean(counts), _mean(repeated), _mean(fixed), _mean(new))
+            new[unit] = 100 * float(s_wrong[~t_wrong].mean())
+    return TeacherErrors(
+        statistics.mean(counts),
+        seed_estimate(repeated) if repeated else None,
+        seed_estimate(new) if new else None,
+    )
 
 
 def confusion_changes(

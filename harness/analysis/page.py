@@ -101,6 +101,10 @@ def _with_interval(e: Estimate, floor: float) -> str:
     return f"{e.mean:.1f} [{max(e.low, floor):.1f}, {min(e.high, 100.0):.1f}]"
 
 
+def _in_range(e: Estimate | None) -> str:
+    return "" if e is None else _with_interval(e, 0.0)
+
+
 def _metric_text(metric: Callable) -> str:
     return "accuracy" if metric is accuracy else f"{metric.__name__.upper()} x 100"
 
@@ -145,8 +149,9 @@ def dataset_section(
     lines = []
     for runs in students:
         e = teacher_errors(gold, teacher, runs)
-        lines.append([runs.label, f"{e.teacher_errors:.0f}", _pct(e.repeated), _pct(e.fixed),
-                      _pct(e.new_errors)])  # fmt: skip
+        lines.append([runs.label, f"{e.teacher_errors:.0f}", _in_range(e.repeated),
+                      _pct(e.fixed), _in_range(e.new_errors)])  # fmt: skip
+    out += ["Repeated and new errors with their 95% interval over seeds (2 or more).", ""]
     out += _table(["student", "teacher errors", "repeated %", "fixed %",
                    "new errors % (of the teacher's right answers)"], lines)  # fmt: skip
     if len(evaluation.label_names) > 2:

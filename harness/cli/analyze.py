@@ -94,8 +94,8 @@ def cmd_analyze(args) -> int:
         for student in runs[1:]:
             e = teacher_errors(np.asarray(gold), runs[0], student)
             out.print(
-                f"{dataset} | {student.label}: repeats {e.repeated:.1f}% of the teacher's "
-                f"{e.teacher_errors:.0f} errors, fixes {e.fixed:.1f}%",
+                f"{dataset} | {student.label}: repeats {e.repeated.mean:.1f}% of the "
+                f"teacher's {e.teacher_errors:.0f} errors, fixes {e.fixed:.1f}%",
                 highlight=False,
             )
     out.print(f"analysis written to {path}")
