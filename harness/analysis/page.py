@@ -41,6 +41,7 @@ class Evaluation:
     texts: tuple[str, ...]
     label_names: tuple[str, ...]
     metric: str  # the primary metric's name
+    plugin: str = ""  # the dataset plugin ("cola" gets its domain and phenomenon slices)
 
 
 def entry_runs(rows: Sequence[ResultRow]) -> dict[str, list[Runs]]:
@@ -136,14 +137,15 @@ def dataset_section(
         groups = label_groups(gold, evaluation.label_names)
         out += _group_table(gold, teacher, students, groups, accuracy,
                             "### By gold label (accuracy within a label: its recall)")  # fmt: skip
-    if evaluation.dataset == "cola" and len(gold) == COLA_IN_DOMAIN + COLA_OUT_OF_DOMAIN:
+    cola = (evaluation.plugin or evaluation.dataset) == "cola"
+    if cola and len(gold) == COLA_IN_DOMAIN + COLA_OUT_OF_DOMAIN:
         domains = [
             Group("in-domain", np.arange(COLA_IN_DOMAIN)),
             Group("out-of-domain", np.arange(COLA_IN_DOMAIN, len(gold))),
         ]
         out += _group_table(gold, teacher, students, domains, metric,
                             "### In-domain and out-of-domain dev")  # fmt: skip
-    if evaluation.dataset == "cola":
+    if cola:
         out += _phenomena(evaluation, gold, teacher, students)
     out += ["### The teacher's errors", ""]
     lines = []

@@ -33,7 +33,11 @@ def evaluations(planned_matrix) -> dict[str, Evaluation]:
             budget.max_eval_examples,
         )
         out[row.dataset.name] = Evaluation(
-            row.dataset.name, task.evaluation.texts, task.label_names, task.primary_metric
+            row.dataset.name,
+            task.evaluation.texts,
+            task.label_names,
+            task.primary_metric,
+            row.dataset.plugin,
         )
     return out
 

@@ -105,11 +105,14 @@ def test_cola_phenomena_are_word_patterns_and_a_rule_without_sentences_is_said()
     assert found["reflexive"] == [3] and found["comparative"] == [4]
     assert found["quantifier"] == [5] and found["modal or auxiliary"] == [0, 1]
     gold = [1, 0, 1, 1, 1, 1]
-    rows = [row("teacher", "", 0.5, measurements(100, 1.0), dataset="cola")]
+    # an entry named otherwise still gets CoLA's slices: they follow the plugin
+    rows = [row("teacher", "", 0.5, measurements(100, 1.0), dataset="acceptability")]
     rows[0].metrics.update(eval_labels=gold, eval_predictions=[1] * 6)
-    student = row("student", "mlp", 0.5, measurements(10, 9.0), dataset="cola")
+    student = row("student", "mlp", 0.5, measurements(10, 9.0), dataset="acceptability")
     student.metrics.update(eval_labels=gold, eval_predictions=[1, 1, 1, 0, 1, 1])
-    cola = Evaluation("cola", tuple(texts[:1] * 6), ("unacceptable", "acceptable"), "mcc")
-    page = analysis_markdown("m", "m.toml", {"cola": cola}, [rows[0], student])
+    cola = Evaluation(
+        "acceptability", tuple(texts[:1] * 6), ("unacceptable", "acceptable"), "mcc", "cola"
+    )
+    page = analysis_markdown("m", "m.toml", {"acceptability": cola}, [rows[0], student])
     assert "### By phenomenon" in page and "| negation (n=6) |" in page
     assert "No evaluation sentence matches the rules for: wh-question, passive" in page
