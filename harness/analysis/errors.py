@@ -38,27 +38,28 @@ class Group:
     index: np.ndarray
 
 
+def _quantile_groups(values: np.ndarray, bins: int, name) -> list[Group]:
+    """``bins`` equal-count slices of the examples ordered by ``values``, smallest first;
+    ``name(low, high)`` labels each by its range."""
+    order = np.argsort(values, kind="stable")
+    return [
+        Group(name(values[part].min(), values[part].max()), np.sort(part))
+        for part in np.array_split(order, bins)
+        if len(part)
+    ]
+
+
 def length_groups(texts: Sequence[str], bins: int = 4) -> list[Group]:
     """Quartiles (``bins`` equal-count slices) of the length in words (a pair: both sides)."""
     words = np.array([len(t.split()) for t in texts])
-    order = np.argsort(words, kind="stable")
-    groups = []
-    for part in np.array_split(order, bins):
-        if len(part):
-            low, high = int(words[part].min()), int(words[part].max())
-            groups.append(Group(f"{low}-{high} words", np.sort(part)))
-    return groups
+    return _quantile_groups(words, bins, lambda low, high: f"{int(low)}-{int(high)} words")
 
 
 def confidence_groups(confidence: np.ndarray, bins: int = 4) -> list[Group]:
     """Equal-count slices by the teacher's top probability, least confident first."""
-    order = np.argsort(confidence, kind="stable")
-    groups = []
-    for part in np.array_split(order, bins):
-        if len(part):
-            low, high = float(confidence[part].min()), float(confidence[part].max())
-            groups.append(Group(f"p {low:.3f}-{high:.3f}", np.sort(part)))
-    return groups
+    return _quantile_groups(
+        confidence, bins, lambda low, high: f"p {float(low):.3f}-{float(high):.3f}"
+    )
 
 
 def softmax_top(logits: np.ndarray) -> np.ndarray:
