@@ -11,7 +11,7 @@ import pytest
 # own tests (tests/pipeline/test_pool.py) ask for --jobs 2
 os.environ.setdefault("BENCH_JOBS", "1")
 
-from tests.helpers import FILLER, NEGATIVE, POSITIVE, write_tiny_data_dir
+from tests.helpers import FILLER, NEGATIVE, POSITIVE, save_tiny_bert, write_tiny_data_dir
 
 
 @pytest.fixture
@@ -22,30 +22,7 @@ def tiny_data_dir(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_teacher_dir(tmp_path_factory) -> Path:
     """A 2-layer, hidden-32 BERT with random weights and a WordPiece vocab of the test words."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
-    out = tmp_path_factory.mktemp("tiny-bert")
-    vocab = [
-        "[PAD]",
-        "[UNK]",
-        "[CLS]",
-        "[SEP]",
-        "[MASK]",
-        *sorted(set(POSITIVE + NEGATIVE + FILLER)),
-    ]
-    # transformers 5 ignores vocab_file for fast tokenizers; the vocab dict works in 4 and 5
-    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(out)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=2,
-    )
-    BertForSequenceClassification(config).save_pretrained(out)
-    return out
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), POSITIVE + NEGATIVE + FILLER)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 from distill_bench.store.results import ResultRow
@@ -113,6 +114,37 @@ train_steps = 1
 isolate = {"true" if isolate else "false"}
 {extra}
 """
+
+
+BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def save_tiny_bert(folder: Path, tokenizer, labels: Sequence[str] | None = None) -> Path:
+    """A 2-layer, hidden-32 BERT classifier with random weights reading ``tokenizer`` (a
+    transformers tokenizer, or a word list: a WordPiece vocabulary of BERT's specials and
+    those words); ``labels`` give it id2label names, else two unnamed labels."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    if isinstance(tokenizer, list | tuple):
+        vocab = BERT_SPECIALS + sorted(set(tokenizer))
+        # transformers 5 ignores vocab_file for fast tokenizers; the vocab dict works in 4 and 5
+        tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)})
+    tokenizer.save_pretrained(folder)
+    names = (
+        {}
+        if labels is None
+        else {
+            "id2label": dict(enumerate(labels)),
+            "label2id": {name: i for i, name in enumerate(labels)},
+        }
+    )
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+        num_labels=2 if labels is None else len(labels), **names,
+    )  # fmt: skip
+    BertForSequenceClassification(config).save_pretrained(folder)
+    return folder
 
 
 def real_data_dir() -> Path:

@@ -9,57 +9,36 @@ from pathlib import Path
 
 from distill_bench.plugin_api.pairs import split_pair
 
-from tests.helpers import real_data_dir, run_tiny, tiny_rows
+from tests.helpers import fast_matrix_text, real_data_dir, run_tiny, save_tiny_bert, tiny_rows
 
-MATRIX = """
-name = "tiny"
-datasets = [{{name = "intent-pairs", plugin = "intent-pairs", train_pairs = 300, select_pairs = 60, evaluation_pairs = 80}}]
-teachers = [{{plugin = "hf", name = "tiny-bert", model = "{teacher}"}}]
-students = ["mlp", "bilstm", {{name = "bert-1l", plugin = "teacher-layers", layers = [0]}}]
-losses = ["kd-soft"]
-augmenters = ["none", {{name = "eda", plugin = "eda", n_aug = 1}}]
-seeds = [0]
+PAIRS = 'datasets = [{name = "intent-pairs", plugin = "intent-pairs", train_pairs = 300, select_pairs = 60, evaluation_pairs = 80}]'
+STUDENTS = (
+    'students = ["mlp", "bilstm", {name = "bert-1l", plugin = "teacher-layers", layers = [0]}]'
+)
+AUGMENTERS = 'augmenters = ["none", {name = "eda", plugin = "eda", n_aug = 1}]'
 
-[budget]
-max_length = 32
-teacher_epochs = 1
-teacher_batch_size = 16
-teacher_lr = 1e-3
-student_epochs = 1
-student_batch_size = 16
-student_lr = 1e-2
 
-[measure]
-threads = 1
-batch_size = 32
-latency_samples = 2
-repeats = 2
-max_sentences = 16
-min_pass_seconds = 0.02
-max_passes = 3
-train_steps = 1
-isolate = false
-"""
+def _matrix(teacher: Path) -> str:
+    """The tests' fast tiny matrix on the pair task, three students, none and eda."""
+    return (
+        fast_matrix_text(teacher, students=(), losses=("kd-soft",))
+        .replace('datasets = ["sst2"]', PAIRS)
+        .replace("students = []", STUDENTS)
+        .replace('augmenters = ["none"]', AUGMENTERS)
+    )
 
 
 def _teacher(root: Path) -> Path:
     from distill_bench.plugins.teachers import minilm_path
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
-    tokenizer.save_pretrained(root)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64, num_labels=2,
-    )  # fmt: skip
-    BertForSequenceClassification(config).save_pretrained(root)
-    return root
+    return save_tiny_bert(root, AutoTokenizer.from_pretrained(minilm_path()))
 
 
 def test_a_pair_task_distils_into_every_student(tmp_path, monkeypatch):
     monkeypatch.setenv("BENCH_DATA_DIR", str(real_data_dir()))
     matrix = tmp_path / "pairs.toml"
-    matrix.write_text(MATRIX.format(teacher=_teacher(tmp_path / "teacher")))
+    matrix.write_text(_matrix(_teacher(tmp_path / "teacher")))
     assert run_tiny(matrix, tmp_path / "results", tmp_path / "cache", "--no-plots") == 0
 
     rows = list(tiny_rows(tmp_path / "results").values())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from distill_bench.cli.main import main
 
-from tests.helpers import real_data_dir
+from tests.helpers import real_data_dir, save_tiny_bert
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "## Distil your own classifier"
@@ -73,23 +73,8 @@ def emotion_csv(source: Path, target: Path, lines: int) -> list[str]:
 def save_teacher(folder: Path, texts: list[str], labels: list[str]) -> None:
     """A 2-layer, hidden-32 BERT, random weights, a WordPiece vocabulary of the slice's
     commonest words, and id2label names: the user's "fine-tuned" checkpoint."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
     common = [w for w, _ in Counter(w for t in texts for w in t.split()).most_common(800)]
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(common))]
-    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(folder)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={name: i for i, name in enumerate(labels)},
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
+    save_tiny_bert(folder, common, labels)
 
 
 def test_distil_your_own_classifier(tmp_path, monkeypatch, capsys):
