@@ -20,7 +20,6 @@ was unknown until it loaded.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -199,7 +198,7 @@ def load_datasets(ctx: StageContext) -> None:
     label names (a teacher used as given must name the dataset's labels)."""
     # imported here: the data stage imports torch, and check_plan must not
     from distill_bench.stages.context import StageFailed
-    from distill_bench.stages.data.stage import task_of
+    from distill_bench.stages.data.stage import entry_task, task_of
 
     plan = ctx.plan
     for item in [*plan.teacher_rows, *plan.cells]:
@@ -208,6 +207,4 @@ def load_datasets(ctx: StageContext) -> None:
         except StageFailed as failure:
             raise BenchError(f"dataset {item.dataset.name!r}: {failure.error}") from None
     for row in plan.teacher_rows:
-        # messages name the matrix's entry ("tickets"), not the plugin's task ("files")
-        task = dataclasses.replace(task_of(ctx, row), name=row.dataset.name)
-        check_teacher(ctx.registry, row.teacher, task, plan.matrix.path)
+        check_teacher(ctx.registry, row.teacher, entry_task(ctx, row), plan.matrix.path)

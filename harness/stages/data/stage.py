@@ -6,6 +6,7 @@ names, metric, unlabelled pool) written by ``task_to_json`` and read by ``task_f
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from distill_bench.matrix.components import Component
@@ -78,3 +79,9 @@ def task(ctx: StageContext, dataset: Component, seed: int, key: str) -> TaskData
 def task_of(ctx: StageContext, item: TeacherRow | Cell) -> TaskData:
     """The task a teacher row or a cell reads (its data seed and data key)."""
     return task(ctx, item.dataset, item.data_seed, item.data_key)
+
+
+def entry_task(ctx: StageContext, item: TeacherRow | Cell) -> TaskData:
+    """``task_of`` named as the matrix's entry ("tickets", not the plugin's "files"), for
+    what a teacher says and checks: messages name what the user wrote."""
+    return dataclasses.replace(task_of(ctx, item), name=item.dataset.name)

@@ -9,7 +9,6 @@ which the annotation stage uses too.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 from distill_bench.matrix.components import Component
 from distill_bench.matrix.plan import Cell, TeacherRow
 from distill_bench.stages.context import StageContext
-from distill_bench.stages.data.stage import task_of
+from distill_bench.stages.data.stage import entry_task
 from safetensors.numpy import save_file
 
 PREDICTIONS = "predictions.safetensors"  # {"evaluation": logits}, teachers and students alike
@@ -43,8 +42,7 @@ def predictor(
 
 def teacher_checkpoint(ctx: StageContext, row: TeacherRow | Cell) -> Path:
     """The folder of the row's fine-tuned teacher (its cache entry)."""
-    # the matrix's entry name ("tickets", not the plugin's "files"): messages name it
-    task = dataclasses.replace(task_of(ctx, row), name=row.dataset.name)
+    task = entry_task(ctx, row)
 
     def compute(out: Path) -> dict:
         model = teacher_model(ctx, row.teacher)
