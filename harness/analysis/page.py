@@ -219,9 +219,11 @@ def analysis_markdown(
     evaluations: dict[str, Evaluation],
     rows: Sequence[ResultRow],
     confidence: dict[str, np.ndarray] | None = None,
+    probes: dict[str, list[str]] | None = None,
 ) -> str:
     """The page; ``confidence``: per dataset, the teacher's top probability per evaluation
-    example (from its stage-cache predictions; absent: no confidence section)."""
+    example (from its stage-cache predictions; absent: no confidence section); ``probes``:
+    per dataset, its probing section (``analysis.probes``; absent: none)."""
     by_dataset = entry_runs(rows)
     out = [
         f"# What students learn: {matrix}",
@@ -229,7 +231,12 @@ def analysis_markdown(
         f"Reproduce: `bench analyze --matrix {path}` (after `bench run` of the same matrix). "
         "Read from the per-example predictions the run stored; every figure compares a "
         "student run with the teacher it learnt from and is the mean over the entry's runs "
-        "(teacher seeds x student seeds). Probing is not part of this page yet.",
+        "(teacher seeds x student seeds)."
+        + (
+            " Probing (Conneau et al. 2018) follows each dataset's error analysis."
+            if probes
+            else " Probing was left out (`--no-probes`)."
+        ),
         "",
     ]
     for dataset, evaluation in evaluations.items():
@@ -238,4 +245,5 @@ def analysis_markdown(
         out += dataset_section(
             evaluation, gold, by_dataset.get(dataset, []), (confidence or {}).get(dataset)
         )
+        out += (probes or {}).get(dataset, [])
     return "\n".join(out).rstrip() + "\n"

@@ -9,12 +9,17 @@ from pathlib import Path
 import numpy as np
 from distill_bench.analysis.errors import softmax_top, teacher_errors
 from distill_bench.analysis.page import Evaluation, analysis_markdown, entry_runs
+from distill_bench.analysis.probe_plots import write_probe_plot
+from distill_bench.analysis.probes import probe_section
 from distill_bench.cli.common import console
 from distill_bench.cli.report import add_matrix_arguments, planned
 from distill_bench.execute.api import open_store
+from distill_bench.execute.probes import ProbePlan, probe_jobs, run_probes
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.progress import PrintProgress
 from distill_bench.plugin_api.tasks import subsample
 from distill_bench.report.page import planned_rows
+from distill_bench.stages.probe.plan import CLASSIFIERS, ProbeConfig
 
 
 def evaluations(planned_matrix) -> dict[str, Evaluation]:
@@ -62,6 +67,53 @@ def teacher_confidence(planned_matrix) -> dict[str, np.ndarray]:
     return out
 
 
+def probe_config(args, planned_matrix) -> ProbeConfig:
+    return ProbeConfig(
+        per_probe=args.probe_examples,
+        pool=args.probe_pool,
+        classifier=args.probe_classifier,
+        runs=args.probe_runs,
+        max_length=planned_matrix.matrix.budget.max_length,
+    )
+
+
+def print_probe_plan(out, plan: ProbePlan) -> None:
+    for dataset, why in plan.skipped.items():
+        out.print(f"{dataset}: no probes ({why})", highlight=False)
+    for dataset, key in plan.sets.items():
+        state = "cached" if plan.sets_cached[dataset] else "to compute"
+        out.print(f"  probe_sets {key}  {state:<10}  {dataset}", highlight=False)
+        for job in (j for j in plan.jobs if j.dataset == dataset):
+            state = "cached" if job.cached else "to compute"
+            out.print(
+                f"  probe      {job.key}  {state:<10}  {job.entry} (teacher seed {job.unit[0]}, "
+                f"seed {job.unit[1]})",
+                highlight=False,
+            )
+
+
+def probe_sections(found, usable, args) -> dict[str, list[str]]:
+    """Per dataset, the probing section's markdown (probes computed where not cached)."""
+    config = probe_config(args, found)
+    plan = probe_jobs(found, usable, config)
+    sections = {
+        d: [f"### {d}: probing", "", f"No probes: {why}.", ""] for d, why in plan.skipped.items()
+    }
+    with PrintProgress() as progress:
+        results = run_probes(found, plan, config, progress)
+    for dataset, probes in results.items():
+        plot = None
+        if not args.no_plots and probes.entries:
+            name = f"{found.matrix.name}-probes-{dataset}"
+            shown = [p for p, s in probes.sets.items() if s.classes]
+            chance = {p: probes.entries[0].majority(p) for p in shown}
+            plot = "plots/" + write_probe_plot(
+                probes.entries, shown, chance, Path(args.results_dir) / "plots" / name
+            )
+        sections[dataset] = probe_section(dataset, probes.sets, probes.entries, plot)
+    return sections
+
+
 def cmd_analyze(args) -> int:
     found = planned(args)
     rows, _ = planned_rows(found.plan, open_store(args.results_dir))
@@ -75,6 +127,8 @@ def cmd_analyze(args) -> int:
         out = console()
         for dataset, runs in entry_runs(usable).items():
             out.print(f"{dataset}: {len(runs)} entries, {sum(len(r.by_unit) for r in runs)} runs")
+        if not args.no_probes:
+            print_probe_plan(out, probe_jobs(found, usable, probe_config(args, found)))
         return 0
     splits = evaluations(found)
     for r in usable:
@@ -85,9 +139,10 @@ def cmd_analyze(args) -> int:
                 f"examples) is not the one row {r.key[:12]} was scored on "
                 f"({len(r.metrics['eval_labels'])}); did the data dir change?"
             )
+    probes = None if args.no_probes else probe_sections(found, usable, args)
     path = Path(args.results_dir) / f"{found.matrix.name}-analysis.md"
     page = analysis_markdown(
-        found.matrix.name, args.matrix, splits, usable, teacher_confidence(found)
+        found.matrix.name, args.matrix, splits, usable, teacher_confidence(found), probes
     )
     path.write_text(page)
     out = console()
@@ -114,6 +169,31 @@ def add_analyze_parser(sub) -> None:
     )
     add_matrix_arguments(p)
     p.add_argument(
-        "--dry-run", action="store_true", help="say what would be analysed; write nothing"
+        "--dry-run",
+        action="store_true",
+        help="say what would be analysed and probed; write nothing",
     )
+    defaults = ProbeConfig()
+    p.add_argument(
+        "--no-probes",
+        action="store_true",
+        help="leave out the probing section (no spaCy, no models loaded)",
+    )
+    p.add_argument(
+        "--probe-runs", type=int, default=defaults.runs, metavar="N",
+        help="runs of each entry to probe, spread over teacher seeds first",
+    )  # fmt: skip
+    p.add_argument(
+        "--probe-examples", type=int, default=defaults.per_probe, metavar="N",
+        help="examples per probe task (train, dev and test together)",
+    )  # fmt: skip
+    p.add_argument(
+        "--probe-pool", type=int, default=defaults.pool, metavar="N",
+        help="training sentences parsed to build the probe sets",
+    )  # fmt: skip
+    p.add_argument(
+        "--probe-classifier", choices=CLASSIFIERS, default=defaults.classifier,
+        help="logistic regression, or an MLP with one hidden layer",
+    )  # fmt: skip
+    p.add_argument("--no-plots", action="store_true", help="write no probe plots")
     p.set_defaults(func=cmd_analyze)

@@ -22,6 +22,8 @@ STAGE_VERSIONS = {
     "features": 1,
     "timing": 1,  # a model's speed and memory, shared by the rows of one architecture
     "tokens": 1,  # a transfer set's student token ids, memory-mapped (stages/student/token_ids.py)
+    "probe_sets": 1,  # bench analyze: Conneau et al.'s probe sets of a dataset (stages/probe)
+    "probe": 1,  # one cached model's probe scores per layer
 }
 
 

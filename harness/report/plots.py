@@ -25,7 +25,9 @@ from distill_bench.store.results import ResultRow
 PLOTS_INSTALL = 'pip install "distill-bench[plots]"  (matplotlib)'
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot for files (Agg), with stable SVG output; a one-line error
+    without the plots extra."""
     try:
         import matplotlib
     except ImportError:
@@ -158,6 +160,18 @@ def _panel(
     ax.legend(handles=handles, fontsize=7, loc="lower right")
 
 
+def save_figure(plt, fig, stem: Path, svg: bool = False) -> None:
+    """``{stem}.png`` (and ``.svg``), written atomically, and the figure closed."""
+    for ext in ("png", "svg") if svg else ("png",):
+        path = stem.with_name(f"{stem.name}.{ext}")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two runs may write at once
+        # metadata without dates, so rewriting a report from the same rows gives the same files
+        fig.savefig(tmp, format=ext, dpi=110,
+                    metadata={"Date": None} if ext == "svg" else {"Software": None})  # fmt: skip
+        tmp.replace(path)
+    plt.close(fig)
+
+
 def write_plots(
     rows: Sequence[ResultRow],
     out_dir: Path,
@@ -172,7 +186,7 @@ def write_plots(
     boards = boards if boards is not None else leaderboards(rows)
     if not boards:
         return []
-    plt = _pyplot()
+    plt = pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix, caption, x, y, xlabel, ylabel, frontier, bars in FIGURES:
@@ -185,13 +199,6 @@ def write_plots(
             _panel(ax, entries, x, y, frontier, xlabel, ylabel.format(metric=metric), dataset, bars)
         fig.suptitle(caption, fontsize=11)
         fig.tight_layout()
-        for ext in ("png", "svg") if svg else ("png",):
-            path = out_dir / f"{stem}-{suffix}.{ext}"
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two runs may write at once
-            # metadata without dates, so rewriting a report from the same rows gives the same files
-            fig.savefig(tmp, format=ext, dpi=110,
-                        metadata={"Date": None} if ext == "svg" else {"Software": None})  # fmt: skip
-            tmp.replace(path)
-        plt.close(fig)
+        save_figure(plt, fig, out_dir / f"{stem}-{suffix}", svg)
         written.append((caption, f"{stem}-{suffix}.png"))
     return written

@@ -50,10 +50,13 @@ LAYERS: tuple[str, ...] = (
 )
 TORCH_FREE: tuple[str, ...] = ("plugin_api", "matrix", "report", "analysis")
 # modules of other layers that must stay torch-free: an exported student's loader (a
-# service predicts with onnxruntime and tokenizers alone) and the tokenisation it shares
+# service predicts with onnxruntime and tokenizers alone) and the tokenisation it shares,
 TORCH_FREE_MODULES: tuple[str, ...] = (
     "distill_bench.stages.tokens",
     "distill_bench.stages.export.runtime",
+    # and what `bench analyze --dry-run` plans probes with: keys, the probe-set builders
+    "distill_bench.stages.probe.plan",
+    "distill_bench.stages.probe.tasks",
 )
 # what the public API may import inside a function (lazily): the exported student's loader
 TOP_LAZY: tuple[str, ...] = ("distill_bench.stages.export.runtime",)

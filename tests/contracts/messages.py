@@ -29,7 +29,7 @@ PLACE = re.compile(
     | \[\w+\]                                  # a matrix section
     | \w+\ =\ (?:\{\}|"[^"]*")                  # an option as the matrix writes it
     | (?:[\w.+-]+\ ){1,4}(?:\{\}|'(?:\{\}|[^']+)')  # a kind, then its name
-    | (?:plots|annotation\ precisions)\b[^:]*\ need  # a feature that needs an optional extra
+    | (?:plots|probes|annotation\ precisions)\b[^:]*\ need  # a feature that needs an optional extra
     )""",
     re.X,
 )

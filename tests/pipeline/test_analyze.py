@@ -41,15 +41,30 @@ def _analyze(ran, results, *extra) -> int:
 def test_analyze_writes_the_page_from_the_stored_predictions(ran, capsys):
     results = ran["root"] / "results"
     assert _analyze(ran, results, "--dry-run") == 0
-    assert "sst2: 3 entries, 3 runs" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "sst2: 3 entries, 3 runs" in out
+    assert out.count("to compute") == 1 + 3  # the probe sets, then the teacher and 2 students
     assert not (results / "tiny-analysis.md").exists()
     assert _analyze(ran, results) == 0
     out = capsys.readouterr().out
     assert "sst2 | mlp / kd-soft / none: repeats" in out
+    assert "probing sst2 | mlp / kd-soft / none (seeds (0, 0))" in out
     page = (results / "tiny-analysis.md").read_text()
     assert "## sst2" in page and "| mlp / ce-hard / none |" in page
     assert "### The teacher's errors" in page
     assert "### By the teacher's confidence" in page  # from the teacher's cache entry
+    # probing: the synthetic sentences have no verbs to speak of, but words to shift
+    assert (
+        "### sst2: probing" in page and "| bigram_shift | were two adjacent words swapped?" in page
+    )
+    assert "Not built: coordination_inversion: fewer than 2 classes" in page
+    assert (results / "plots" / "tiny-probes-sst2.png").stat().st_size > 1000
+    # the second time every probe stage is cached
+    assert _analyze(ran, results, "--dry-run") == 0
+    assert "to compute" not in capsys.readouterr().out
+    assert _analyze(ran, results, "--no-probes") == 0
+    page = (results / "tiny-analysis.md").read_text()
+    assert "probing" not in page.split("Probing was left out")[1]
 
 
 def test_analyze_reads_the_file_the_teacher_stage_writes():

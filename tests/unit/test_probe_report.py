@@ -1,0 +1,108 @@
+"""The probing section (``analysis.probes``): best layer picked on dev, intervals over runs
+or over test examples, a student paired with the teacher of its own seed, the verdicts."""
+
+from __future__ import annotations
+
+import pytest
+from distill_bench.analysis.probes import (
+    ProbeRuns,
+    ProbeSetInfo,
+    probe_section,
+    verdict,
+    versus_teacher,
+)
+from distill_bench.execute.probes import _spread
+from distill_bench.report.stats import EXAMPLES, Estimate
+
+
+def run(scores: dict[str, dict[str, tuple[float, float]]], majority=50.0, n_test=1000) -> dict:
+    """A probe stage's result: {probe: {layer: (dev, test)}}."""
+    layers = list(next(iter(scores.values())))
+    return {
+        "layers": layers,
+        "majority": dict.fromkeys(scores, majority),
+        "scores": {
+            p: {k: {"dev": d, "test": t, "n_test": n_test, "l2": 0.01} for k, (d, t) in by.items()}
+            for p, by in scores.items()
+        },
+    }
+
+
+def test_the_best_layer_is_picked_on_dev_not_on_test():
+    e = ProbeRuns("t", {(0, 0): run({"tense": {"embeddings": (70, 90), "layer 1": (80, 60)}})})
+    assert e.best_layer("tense") == "layer 1"
+    assert e.score("tense").mean == 60
+
+
+def test_one_run_gets_an_interval_over_its_test_examples():
+    e = ProbeRuns("t", {(0, 0): run({"tense": {"pooled": (80, 80)}}, n_test=400)})
+    s = e.score("tense")
+    assert s.method == EXAMPLES and s.examples == 400
+    assert s.high - s.mean == pytest.approx(100 * 1.96 * (0.8 * 0.2 / 400) ** 0.5, rel=1e-3)
+
+
+def test_several_runs_get_a_t_interval_over_the_runs():
+    e = ProbeRuns("t", {(s, 0): run({"tense": {"pooled": (80, 80 + s)}}) for s in range(3)})
+    s = e.score("tense")
+    assert s.n == 3 and s.mean == 81 and s.low < 80 < 82 < s.high
+
+
+def test_a_student_pairs_with_the_teacher_of_its_own_seed():
+    teacher = ProbeRuns(
+        "T", {(t, t): run({"tense": {"layer 1": (90, 90 + 5 * t)}}) for t in range(3)}
+    )
+    # each student is exactly 2 points under its own teacher: the paired interval is a point
+    student = ProbeRuns(
+        "s", {(t, 0): run({"tense": {"pooled": (88, 88 + 5 * t)}}) for t in range(3)}
+    )
+    d = versus_teacher(student, teacher, "tense")
+    assert d.mean == pytest.approx(-2) and d.low == pytest.approx(-2) and d.paired
+
+
+def test_one_teacher_run_pairs_with_every_student_run():
+    teacher = ProbeRuns("T", {(0, 0): run({"tense": {"layer 1": (90, 90)}})})
+    student = ProbeRuns("s", {(0, s): run({"tense": {"pooled": (80, 80 + s)}}) for s in range(3)})
+    assert versus_teacher(student, teacher, "tense").mean == pytest.approx(-9)
+
+
+def E(mean, low, high) -> Estimate:  # noqa: N802
+    return Estimate(mean, None, low, high, 3)
+
+
+def test_verdicts_read_the_intervals():
+    teacher = E(90, 88, 92)
+    assert verdict(E(89, 87, 91), E(-1, -3, 1), teacher, 50) == "kept"
+    assert verdict(E(80, 78, 82), E(-10, -12, -8), teacher, 50) == "less"
+    assert verdict(E(95, 94, 96), E(5, 3, 7), teacher, 50) == "more"
+    assert verdict(E(51, 48, 54), E(-39, -42, -36), teacher, 50) == "lost (at chance)"
+    assert verdict(E(51, 48, 54), E(0, -3, 3), E(51, 49, 53), 50) == "teacher at chance"
+
+
+def test_the_section_shows_sets_scores_differences_and_the_teachers_layers():
+    sets = {
+        "tense": ProbeSetInfo("tense", ("past", "present"), (800, 100, 100)),
+        "coordination_inversion": ProbeSetInfo(
+            "coordination_inversion", (), (0, 0, 0), "fewer than 2 classes"
+        ),
+    }
+    teacher = ProbeRuns(
+        "(teacher)", {(0, 0): run({"tense": {"embeddings": (70, 70), "layer 1": (90, 91)}})}
+    )
+    student = ProbeRuns(
+        "mlp / kd-soft / none", {(0, s): run({"tense": {"pooled": (60, 60 + s)}}) for s in range(3)}
+    )
+    text = "\n".join(probe_section("sst2", sets, [teacher, student], plot="plots/x.png"))
+    assert "| tense | past or present main verb | 2 | 800 / 100 / 100 | 50.0 |" in text
+    assert "Not built: coordination_inversion: fewer than 2 classes." in text
+    assert "91.0 [" in text and "(layer 1)" in text and "(pooled)" in text
+    assert "-30.0 [" in text and "less" in text  # 61 vs 91 over 3 pairs
+    assert "- mlp / kd-soft / none: less: tense." in text
+    assert "| tense | 70.0 | 91.0 |" in text  # the teacher by layer
+    assert "![Probe accuracy by layer, sst2](plots/x.png)" in text
+
+
+def test_probed_runs_spread_over_teacher_seeds_first():
+    units = [(t, s) for t in range(3) for s in range(5)]
+    assert _spread(units, 3) == [(0, 0), (1, 0), (2, 0)]
+    assert _spread(units, 4)[-1] == (0, 1)
+    assert _spread([(0, s) for s in range(5)], 2) == [(0, 0), (0, 1)]
