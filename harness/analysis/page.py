@@ -228,7 +228,8 @@ def analysis_markdown(
     out = [
         f"# What students learn: {matrix}",
         "",
-        f"Reproduce: `bench analyze --matrix {path}` (after `bench run` of the same matrix). "
+        f"Reproduce: `bench analyze --matrix {path}{'' if probes else ' --no-probes'}` "
+        "(after `bench run` of the same matrix). "
         "Read from the per-example predictions the run stored; every figure compares a "
         "student run with the teacher it learnt from and is the mean over the entry's runs "
         "(teacher seeds x student seeds)."
