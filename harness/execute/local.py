@@ -165,5 +165,7 @@ def training_units(runner: Runner, todo) -> dict[str, TrainingUnit]:
                     else f"{item.teacher.name} on {item.dataset.name}"
                 )
                 upstream = tuple(stage_key(k, item) for k in UPSTREAM[kind] if k in kinds)
+                if kind == "annotate" and item.assistant is not None:  # its assistant first
+                    upstream += (item.assistant.student_key,)
                 units[key] = TrainingUnit(kind, key, label, item.key, upstream)
     return units

@@ -21,10 +21,10 @@ from distill_bench.execute.summary import RunSummary
 from distill_bench.matrix.plan import Cell, Plan, TeacherRow
 from distill_bench.plugin_api.progress import Progress, quiet
 from distill_bench.plugin_api.registry import Registry
-from distill_bench.stages.annotation.stage import annotation, features
+from distill_bench.stages.annotation.stage import features
 from distill_bench.stages.batching import pick_device
 from distill_bench.stages.context import StageContext
-from distill_bench.stages.student.stage import student_checkpoint
+from distill_bench.stages.student.stage import student_checkpoint, teacher_logits
 from distill_bench.stages.teacher.stage import teacher_checkpoint
 from distill_bench.stages.transfer.stage import transfer_set
 from distill_bench.store.cache import Cache
@@ -34,7 +34,7 @@ from distill_bench.store.results import ResultRow, Store
 SHARED_STAGES = {
     "teacher": teacher_checkpoint,
     "transfer": transfer_set,
-    "annotate": annotation,
+    "annotate": teacher_logits,  # the teacher's, or a teacher assistant's
     "features": features,
     "student": student_checkpoint,  # a cell's own, not shared: the pool trains it ahead
 }

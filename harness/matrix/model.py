@@ -9,6 +9,9 @@
     seeds = [0]
     teacher_seeds = [0, 1, 2]           # optional: students of every seed from each teacher
 
+    [assistants]                        # optional: mlp also learns from the bilstm-64 student
+    mlp = {student = "bilstm-64", loss = "kd-soft"}   # (its kd-soft cell) instead of the teacher
+
     [budget]                            # `bench list budget`: each field, default, range
     max_train_examples = 2000
 
@@ -55,6 +58,17 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Assistant:
+    """A teacher assistant (Mirzadeh et al. 2019): student entry ``student`` also learns
+    from the cell of student entry ``via`` trained with loss entry ``loss``, in the same
+    (dataset, teacher, augmenter, seeds), instead of from the teacher."""
+
+    student: str
+    via: str
+    loss: str
+
+
+@dataclass(frozen=True)
 class Matrix:
     name: str
     path: str
@@ -67,6 +81,7 @@ class Matrix:
     # every student seed: the report then separates the teacher's spread from the student's.
     # None: [budget].teacher_seed decides (one teacher, or one per student seed).
     teacher_seeds: tuple[int, ...] | None = None
+    assistants: tuple[Assistant, ...] = ()
 
     def teacher_seed_choices(self) -> tuple[int | None, ...]:
         """The teacher seeds cells are planned over; (None,): one per student seed."""
@@ -209,6 +224,7 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
     except tomllib.TOMLDecodeError as exc:
         raise BenchError(f"{path}: malformed TOML: {exc}") from None
     allowed = {*AXES, "name", "description", "budget", "measure", "options", "teacher_seeds"}
+    allowed.add("assistants")
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise BenchError(
@@ -267,7 +283,42 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
             _typed_section(MeasureConfig, raw.get("measure"), f"{path}: [measure]"), path
         ),
         description=str(raw.get("description", "")),
+        assistants=_assistants(raw.get("assistants"), axes, path),
     )
+
+
+def _assistants(raw: Any, axes: dict[str, tuple[Entry, ...]], path: str) -> tuple[Assistant, ...]:
+    """``[assistants]``: ``STUDENT = {student = VIA, loss = LOSS}``, every name an entry of
+    the matrix; an assistant learns from the teacher itself (one link, no longer chains)."""
+    if raw is None:
+        return ()
+    where = f"{path}: [assistants]"
+    if not isinstance(raw, dict):
+        raise BenchError(f"{where}: must be a table of STUDENT = {{student = ..., loss = ...}}")
+    students = {e.name for e in axes["students"]}
+    losses = {e.name for e in axes["losses"]}
+    out = []
+    for name, link in raw.items():
+        if not isinstance(link, dict) or set(link) != {"student", "loss"}:
+            raise BenchError(
+                f"{where}.{name}: must be {{student = NAME, loss = NAME}}, got {link!r}"
+            )
+        via, loss = link["student"], link["loss"]
+        for value, known, kind in ((name, students, "student"), (via, students, "student"),
+                                   (loss, losses, "loss")):  # fmt: skip
+            if value not in known:
+                raise BenchError(
+                    f"{where}.{name}: {value!r} is no {kind} entry of the matrix "
+                    f"({', '.join(sorted(known))})"
+                )
+        if via == name:
+            raise BenchError(f"{where}.{name}: a student cannot be its own assistant")
+        if via in raw:
+            raise BenchError(
+                f"{where}.{name}: its assistant {via!r} has an assistant itself; one link only"
+            )
+        out.append(Assistant(name, via, loss))
+    return tuple(out)
 
 
 def _seed_list(seeds: Any, field: str, path: str) -> list[int]:

@@ -13,7 +13,7 @@ student lacks) is dropped with its reason, as long as some cell remains.
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from distill_bench.matrix.capabilities import (
     LossProfile,
@@ -28,9 +28,7 @@ from distill_bench.matrix.keys import content_key
 from distill_bench.matrix.model import Matrix
 from distill_bench.plugin_api.errors import BenchError
 from distill_bench.plugin_api.registry import Registry
-from distill_bench.plugin_api.specs import (
-    FILTER_OPTIONS,
-)
+from distill_bench.plugin_api.specs import FILTER_OPTIONS, TEACHER_LOGITS
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,9 @@ class Cell:
     # that teacher; None = the cell's own seed
     teacher_seed: int | None = None
     several_teachers: bool = False  # the matrix's teacher_seeds: labels then name the teacher
+    # a teacher assistant's cell ([assistants]): its student's logits on the transfer set
+    # (annotate_key) replace the teacher's; None = the teacher's own
+    assistant: Cell | None = None
 
     @property
     def data_seed(self) -> int:
@@ -193,6 +194,8 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
             (teacher_key, transfer_key),
             f"annotate {augmenter.name} transfer set with {teacher.name} on {dataset.name} (seed {seed})",
         )
+
+        group: dict[tuple[str, str], Cell] = {}  # (student, loss) -> its cell, for assistants
         for student, loss in itertools.product(axes["students"], axes["losses"]):
             label = cell_label(
                 dataset.name, teacher.name, student.name, loss.name, augmenter.name,
@@ -217,41 +220,49 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                     f"{list(profile.attention_layers)} of {teacher.name} on the {augmenter.name} "
                     f"transfer set of {dataset.name} (seed {seed})",
                 )  # fmt: skip
-            student_key = content_key(
-                "student",
-                {
-                    "student": student.config(),
-                    "loss": loss.config(),
-                    "budget": budget.student_part(),
-                    "seed": student_seed,
-                    "transfer_filter": transfer_filter,
-                },
-                (annotate_key,) + ((features_key,) if features_key else ()),
-            )
             names = [dataset.name, teacher.name, augmenter.name, student.name, loss.name]
-            cell_key = content_key(
-                "measure", {"role": "student", "measure": measure, "names": names}, (student_key,)
-            )
-            cells.append(
-                Cell(
-                    cell_key,
-                    dataset,
-                    teacher,
-                    augmenter,
-                    student,
-                    loss,
-                    student_seed,
-                    data_key,
-                    teacher_key,
-                    transfer_key,
-                    annotate_key,
-                    student_key,
-                    features_key,
-                    profile,
-                    teacher_seed,
-                    matrix.teacher_seeds is not None,
+            student_key, cell_key = _keys(
+                student, loss, budget, student_seed, transfer_filter, measure, names,
+                (annotate_key,) + ((features_key,) if features_key else ()),
+            )  # fmt: skip
+            group[student.name, loss.name] = Cell(
+                cell_key, dataset, teacher, augmenter, student, loss, student_seed, data_key,
+                teacher_key, transfer_key, annotate_key, student_key, features_key, profile,
+                teacher_seed, matrix.teacher_seeds is not None,
+            )  # fmt: skip
+        cells.extend(group.values())
+        by_name = {s.name: s for s in axes["students"]}
+        for link in matrix.assistants:
+            helper = group.get((link.via, link.loss))
+            for loss in axes["losses"]:
+                mine = group.get((link.student, loss.name))
+                if mine is None:  # dropped above, with its reason
+                    continue
+                student = replace(by_name[link.student], name=f"{link.student} via {link.via}")
+                label = cell_label(
+                    dataset.name, teacher.name, student.name, loss.name, augmenter.name,
+                    student_seed, teacher_seed if matrix.teacher_seeds else None,
+                )  # fmt: skip
+                reason = assistant_problem(link, helper, mine.profile, loss.name)
+                if reason:
+                    dropped.append(Dropped(label, reason))
+                    continue
+                chained_key = add(
+                    "annotate",
+                    {"max_length": budget.max_length, "assistant": link.via},
+                    (helper.student_key, transfer_key),
+                    f"annotate {augmenter.name} transfer set with the assistant {link.via} "
+                    f"({link.loss}) on {dataset.name} (seed {seed}, student seed {student_seed})",
                 )
-            )
+                names = [dataset.name, teacher.name, augmenter.name, student.name, loss.name]
+                student_key, cell_key = _keys(
+                    student, loss, budget, student_seed, transfer_filter, measure, names,
+                    (chained_key,),
+                )  # fmt: skip
+                cells.append(replace(
+                    mine, key=cell_key, student=student, annotate_key=chained_key,
+                    student_key=student_key, assistant=helper,
+                ))  # fmt: skip
     if not cells and dropped:  # it would fine-tune teachers for nothing and exit 0
         reasons = "; ".join(f"{d.label}: {d.reason}" for d in dropped)
         raise BenchError(f"{where}: every cell is dropped: {reasons}")
@@ -261,6 +272,36 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
         matrix, tuple(stages.values()), tuple(teacher_rows.values()), tuple(cells), tuple(dropped),
         data_source,
     )  # fmt: skip
+
+
+def _keys(student, loss, budget, seed, transfer_filter, measure, names, deps) -> tuple[str, str]:
+    """A cell's student stage key (what it learns from: ``deps``) and its row key."""
+    student_key = content_key(
+        "student",
+        {
+            "student": student.config(),
+            "loss": loss.config(),
+            "budget": budget.student_part(),
+            "seed": seed,
+            "transfer_filter": transfer_filter,
+        },
+        deps,
+    )
+    names = list(names)
+    return student_key, content_key(
+        "measure", {"role": "student", "measure": measure, "names": names}, (student_key,)
+    )
+
+
+def assistant_problem(link, helper: Cell | None, profile: LossProfile, loss: str) -> str:
+    """Why a student cannot learn through its assistant with ``loss`` ("" if it can)."""
+    if helper is None:
+        return f"its assistant's cell ({link.via}, {link.loss}) was dropped"
+    if profile.wants_features:
+        return f"loss {loss!r} reads the teacher's layers; an assistant gives logits only"
+    if TEACHER_LOGITS not in profile.uses:
+        return f"loss {loss!r} reads no teacher logits: there is nothing for an assistant to give"
+    return ""
 
 
 def check_depths(axes: dict[str, list[Component]], registry: Registry, where: str) -> None:

@@ -20,9 +20,11 @@ SAME = ("primary", "teacher_agreement", "transfer_size", "eval_examples", "eval_
 
 def test_the_pool_gives_the_one_at_a_time_rows(bench_env, tiny_teacher_dir, tmp_path, capsys):
     """Same matrix, separate caches, --jobs 1 and --jobs 2: every stage computed once by
-    each, and the same rows, down to every evaluation prediction."""
+    each, and the same rows, down to every evaluation prediction. The MLP also learns
+    through a teacher assistant (the kd-soft BiLSTM): the pool trains the assistant first."""
     matrix = tmp_path / "tiny.toml"
-    matrix.write_text(fast_matrix_text(tiny_teacher_dir, students=("mlp", "bilstm")))
+    chain = '[assistants]\nmlp = {student = "bilstm", loss = "kd-soft"}\n'
+    matrix.write_text(fast_matrix_text(tiny_teacher_dir, students=("mlp", "bilstm"), extra=chain))
     assert run_tiny(matrix, tmp_path / "one", tmp_path / "cache-one", "--jobs", "1") == 0
     one_out = capsys.readouterr().out
     assert run_tiny(matrix, tmp_path / "pool", tmp_path / "cache-pool", "--jobs", "2") == 0
@@ -33,9 +35,11 @@ def test_the_pool_gives_the_one_at_a_time_rows(bench_env, tiny_teacher_dir, tmp_
     )  # what the workers did is reported as it ends
     # the driver counts what the workers computed: each stage once, as one process does
     assert computed_counts(pool_out) == computed_counts(one_out)
-    assert computed_counts(pool_out)["student"] == 4
+    assert computed_counts(pool_out)["student"] == 5  # 2 x 2 and the MLP via its assistant
+    assert computed_counts(pool_out)["annotate"] == 2  # the teacher's and the assistant's logits
     one, pool = tiny_rows(tmp_path / "one"), tiny_rows(tmp_path / "pool")
-    assert set(one) == set(pool) and len(one) == 5
+    assert set(one) == set(pool) and len(one) == 6
+    assert {r.student for r in one.values()} >= {"mlp via bilstm"}
     for key, row in one.items():
         other = pool[key]
         assert (other.status, row.status) == ("ok", "ok")

@@ -43,7 +43,7 @@ from distill_bench.stages.teacher.stage import PREDICTIONS, teacher_checkpoint, 
 from distill_bench.stages.tokens import prepare
 from distill_bench.stages.transfer.build import IndexedFeatures, confidence_filter, split_options
 from distill_bench.stages.transfer.stage import transfer_set
-from safetensors.numpy import save_file
+from safetensors.numpy import load_file, save_file
 from torch import nn
 
 
@@ -66,6 +66,32 @@ class BuiltStudent:
     options: dict[str, Any]
 
 
+def teacher_logits(ctx: StageContext, cell: Cell) -> np.ndarray:
+    """What the cell's student learns from on its transfer set (cache kind ``annotate``):
+    the teacher's logits, or in a chain its assistant's, another cell's student run over
+    the same transfer set (Mirzadeh et al. 2019's teacher assistant)."""
+    if cell.assistant is None:
+        return annotation(ctx, cell)
+    assistant_dir = student_checkpoint(ctx, cell.assistant)  # trained first if it is not yet
+    transfer = transfer_set(ctx, cell)
+
+    def compute(out: Path) -> dict:
+        model, context = student_io.load_student(assistant_dir, ctx.registry)
+        ids = student_io.encode(
+            context.tokenizer, transfer.texts, ctx.budget.max_length, context.special_tokens
+        )
+        logits = predict(model.to(ctx.device), ids, 512, ctx.device, context.num_labels)
+        save_file({"logits": logits}, str(out / "logits.safetensors"))
+        return {"examples": len(transfer.texts), "assistant": cell.assistant.label}
+
+    return ctx.cached(
+        "annotate",
+        cell.annotate_key,
+        compute,
+        lambda entry: load_file(str(entry / "logits.safetensors"))["logits"],
+    )
+
+
 def filter_by_confidence(ctx: StageContext, cell: Cell, transfer: TransferSet) -> KeptTransfer:
     """The transfer set and teacher logits the student reads: the logits only when the
     loss reads them (a ce-hard baseline needs none) or the augmenter filters by them."""
@@ -73,7 +99,7 @@ def filter_by_confidence(ctx: StageContext, cell: Cell, transfer: TransferSet) -
     augmenter = ctx.registry.get("augmenters", cell.augmenter.plugin)
     filter_options = split_options(augmenter, cell.augmenter.options_dict())[1]
     reads_logits = TEACHER_LOGITS in uses
-    logits = annotation(ctx, cell) if reads_logits or filter_options.filtering else None
+    logits = teacher_logits(ctx, cell) if reads_logits or filter_options.filtering else None
     if not filter_options.filtering:
         return KeptTransfer(transfer, logits, None, None)
     # the teacher-confidence filter: unsure transfer examples dropped or downweighted
