@@ -22,12 +22,12 @@ from distill_bench.report.page import planned_rows
 from distill_bench.stages.probe.plan import CLASSIFIERS, ProbeConfig
 
 
-def evaluations(planned_matrix) -> dict[str, Evaluation]:
+def evaluations(planned_matrix, only: set[str]) -> dict[str, Evaluation]:
     """Each dataset's evaluation split as its data stage made it (the dataset plugin, then
-    the budget's subsample with the first teacher row's data seed)."""
+    the budget's subsample with the first teacher row's data seed), for datasets ``only``."""
     budget, out = planned_matrix.matrix.budget, {}
     for row in planned_matrix.plan.teacher_rows:
-        if row.dataset.name in out:
+        if row.dataset.name in out or row.dataset.name not in only:
             continue
         spec = planned_matrix.registry.get("datasets", row.dataset.plugin)
         task = subsample(
@@ -118,6 +118,16 @@ def cmd_analyze(args) -> int:
     found = planned(args)
     rows, _ = planned_rows(found.plan, open_store(args.results_dir))
     usable = [r for r in rows if r.status == "ok" and "eval_predictions" in r.metrics]
+    if args.datasets:
+        known = {t.dataset.name for t in found.plan.teacher_rows}
+        wanted = [d.strip() for d in args.datasets.split(",") if d.strip()]
+        unknown = [d for d in wanted if d not in known]
+        if unknown:
+            raise BenchError(
+                f"--datasets: {unknown[0]!r} is no dataset entry of {args.matrix} "
+                f"({', '.join(sorted(known))})"
+            )
+        usable = [r for r in usable if r.dataset in wanted]
     if not usable:
         raise BenchError(
             f"{args.matrix}: no finished rows with per-example predictions in "
@@ -130,7 +140,7 @@ def cmd_analyze(args) -> int:
         if not args.no_probes:
             print_probe_plan(out, probe_jobs(found, usable, probe_config(args, found)))
         return 0
-    splits = evaluations(found)
+    splits = evaluations(found, {r.dataset for r in usable})
     for r in usable:
         split = splits.get(r.dataset)
         if split is None or len(split.texts) != len(r.metrics["eval_labels"]):
@@ -142,7 +152,12 @@ def cmd_analyze(args) -> int:
     probes = None if args.no_probes else probe_sections(found, usable, args)
     path = Path(args.results_dir) / f"{found.matrix.name}-analysis.md"
     page = analysis_markdown(
-        found.matrix.name, args.matrix, splits, usable, teacher_confidence(found), probes
+        found.matrix.name,
+        args.matrix + (f" --datasets {args.datasets}" if args.datasets else ""),
+        splits,
+        usable,
+        teacher_confidence(found),
+        probes,
     )
     path.write_text(page)
     out = console()
@@ -196,4 +211,7 @@ def add_analyze_parser(sub) -> None:
         help="logistic regression, or an MLP with one hidden layer",
     )  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="write no probe plots")
+    p.add_argument(
+        "--datasets", metavar="A,B,...", help="analyse these dataset entries only (default: all)"
+    )
     p.set_defaults(func=cmd_analyze)

@@ -60,7 +60,10 @@ def probe_jobs(planned: PlannedMatrix, rows: Sequence[ResultRow], config: ProbeC
     cells = {c.key: c for c in planned.plan.cells}
     teachers = {t.key: t for t in planned.plan.teacher_rows}
     sets, skipped, entries = {}, {}, {}
+    present = {r.dataset for r in rows}
     for t in planned.plan.teacher_rows:
+        if t.dataset.name not in present:
+            continue
         spec = planned.registry.get("datasets", t.dataset.plugin)
         if spec.gives_pairs(t.dataset.options_dict()):
             skipped[t.dataset.name] = (

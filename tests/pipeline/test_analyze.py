@@ -89,3 +89,12 @@ def test_cola_dev_is_the_in_domain_half_then_the_out_of_domain_half():
     assert len(evaluation) == COLA_IN_DOMAIN + COLA_OUT_OF_DOMAIN
     assert evaluation.texts[0] == first("in_domain_dev.tsv")
     assert evaluation.texts[COLA_IN_DOMAIN] == first("out_of_domain_dev.tsv")
+
+
+def test_datasets_picks_entries_and_names_an_unknown_one(ran, tmp_path, capsys):
+    results = ran["root"] / "results"
+    assert _analyze(ran, results, "--datasets", "sst2", "--dry-run", "--no-probes") == 0
+    assert "sst2: 3 entries" in capsys.readouterr().out
+    assert _analyze(ran, results, "--datasets", "sst2,cola2", "--dry-run") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--datasets: 'cola2' is no dataset entry of " f"{ran['matrix']} (sst2)")
