@@ -238,6 +238,8 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                 mine = group.get((link.student, loss.name))
                 if mine is None:  # dropped above, with its reason
                     continue
+                if TEACHER_LOGITS not in mine.profile.uses and not mine.profile.wants_features:
+                    continue  # gold labels only (ce-hard): there is no teacher to replace
                 student = replace(by_name[link.student], name=f"{link.student} via {link.via}")
                 label = cell_label(
                     dataset.name, teacher.name, student.name, loss.name, augmenter.name,
@@ -299,8 +301,6 @@ def assistant_problem(link, helper: Cell | None, profile: LossProfile, loss: str
         return f"its assistant's cell ({link.via}, {link.loss}) was dropped"
     if profile.wants_features:
         return f"loss {loss!r} reads the teacher's layers; an assistant gives logits only"
-    if TEACHER_LOGITS not in profile.uses:
-        return f"loss {loss!r} reads no teacher logits: there is nothing for an assistant to give"
     return ""
 
 

@@ -97,4 +97,4 @@ def test_datasets_picks_entries_and_names_an_unknown_one(ran, tmp_path, capsys):
     assert "sst2: 3 entries" in capsys.readouterr().out
     assert _analyze(ran, results, "--datasets", "sst2,cola2", "--dry-run") == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith("--datasets: 'cola2' is no dataset entry of " f"{ran['matrix']} (sst2)")
+    assert err.endswith(f"--datasets: 'cola2' is no dataset entry of {ran['matrix']} (sst2)")
