@@ -212,20 +212,32 @@ def _versus_section(teacher, students, probes, chance) -> list[str]:
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
     ]
-    tally: dict[str, dict[str, list[str]]] = {s.entry: {} for s in students}
     for p in probes:
         cells = []
         for s in students:
             delta = versus_teacher(s, teacher, p)
-            word = verdict(s.score(p), delta, teacher.score(p), chance[p])
-            tally[s.entry].setdefault(word, []).append(p)
-            cells.append(f"{_signed(delta)} {word}".strip())
-        out.append(f"| {p} | " + " | ".join(cells) + " |")
+            cells.append(
+                f"{_signed(delta)} {verdict(s.score(p), delta, teacher.score(p), chance[p])}"
+            )
+        out.append(f"| {p} | " + " | ".join(c.strip() for c in cells) + " |")
     out.append("")
-    for entry, words in tally.items():
+    for entry, words in verdicts(teacher, students, probes, chance).items():
         said = "; ".join(f"{w}: {', '.join(ps)}" for w, ps in sorted(words.items()) if w)
         out.append(f"- {entry}: {said}.")
     return [*out, ""]
+
+
+def verdicts(
+    teacher: ProbeRuns, students: Sequence[ProbeRuns], probes: Sequence[str], chance: Mapping
+) -> dict[str, dict[str, list[str]]]:
+    """Per student entry: each verdict and the probes it was given on (``bench analyze``
+    prints these; the page lists them under its table)."""
+    out: dict[str, dict[str, list[str]]] = {s.entry: {} for s in students}
+    for p in probes:
+        for s in students:
+            word = verdict(s.score(p), versus_teacher(s, teacher, p), teacher.score(p), chance[p])
+            out[s.entry].setdefault(word, []).append(p)
+    return out
 
 
 def _layer_table(teacher: ProbeRuns, probes) -> list[str]:

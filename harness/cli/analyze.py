@@ -10,7 +10,7 @@ import numpy as np
 from distill_bench.analysis.errors import softmax_top, teacher_errors
 from distill_bench.analysis.page import Evaluation, analysis_markdown, entry_runs
 from distill_bench.analysis.probe_plots import write_probe_plot
-from distill_bench.analysis.probes import probe_section
+from distill_bench.analysis.probes import QUESTIONS, probe_section, verdicts
 from distill_bench.cli.common import console
 from distill_bench.cli.report import add_matrix_arguments, planned
 from distill_bench.execute.api import open_store
@@ -111,7 +111,26 @@ def probe_sections(found, usable, args) -> dict[str, list[str]]:
                 probes.entries, shown, chance, Path(args.results_dir) / "plots" / name
             )
         sections[dataset] = probe_section(dataset, probes.sets, probes.entries, plot)
+        print_verdicts(dataset, probes)
     return sections
+
+
+def print_verdicts(dataset: str, probes) -> None:
+    """The probing summary in the terminal: per student entry, which probes it keeps."""
+    from rich.table import Table  # as the other commands: rich loads when it prints
+
+    if len(probes.entries) < 2:
+        return
+    shown = [p for p in QUESTIONS if p in probes.sets and probes.sets[p].classes]
+    chance = {p: probes.entries[0].majority(p) for p in shown}
+    table = Table(title=f"{dataset}: probes against the teacher", title_justify="left")
+    words = ("kept", "less", "more", "lost (at chance)", "teacher at chance")
+    for name in ("student", *words):
+        table.add_column(name)
+    found = verdicts(probes.entries[0], probes.entries[1:], shown, chance)
+    for entry, by_word in found.items():
+        table.add_row(entry, *(", ".join(by_word.get(w, [])) for w in words))
+    console().print(table)
 
 
 def cmd_analyze(args) -> int:

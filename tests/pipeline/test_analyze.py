@@ -49,6 +49,7 @@ def test_analyze_writes_the_page_from_the_stored_predictions(ran, capsys):
     out = capsys.readouterr().out
     assert "sst2 | mlp / kd-soft / none: repeats" in out
     assert "probing sst2 | mlp / kd-soft / none (seeds (0, 0))" in out
+    assert "sst2: probes against the teacher" in out  # the terminal summary
     page = (results / "tiny-analysis.md").read_text()
     assert "## sst2" in page and "| mlp / ce-hard / none |" in page
     assert "### The teacher's errors" in page
