@@ -69,8 +69,10 @@ class ProbeRuns:
             return replace(e, low=max(e.low, 0.0), high=min(e.high, 100.0))
         return _one_run([found[0]["test"]], [found[0]["n_test"]])
 
-    def tests(self, probe: str) -> dict[Unit, tuple[float, int]]:
-        layer = self.best_layer(probe)
+    def top(self) -> str:
+        return self.layers()[-1]
+
+    def tests(self, probe: str, layer: str) -> dict[Unit, tuple[float, int]]:
         return {
             u: (r["scores"][probe][layer]["test"], r["scores"][probe][layer]["n_test"])
             for u, r in self.runs.items()
@@ -89,8 +91,9 @@ def _one_run(accuracies: Sequence[float], counts: Sequence[int], sign=(1,)) -> E
 
 
 def versus_teacher(student: ProbeRuns, teacher: ProbeRuns, probe: str) -> Estimate | None:
-    """The student's best-layer accuracy minus its teacher's, paired by teacher seed."""
-    mine, theirs = student.tests(probe), teacher.tests(probe)
+    """The student's top layer's accuracy minus its teacher's top layer's (the vectors each
+    classifies from), paired by teacher seed."""
+    mine, theirs = student.tests(probe, student.top()), teacher.tests(probe, teacher.top())
     by_seed = {u[0]: v for u, v in theirs.items()}
     diffs, pairs = [], []
     for unit, (acc, n) in sorted(mine.items()):
@@ -204,24 +207,27 @@ def probe_section(
 def _versus_section(teacher, students, probes, chance) -> list[str]:
     header = ["probe", *(s.entry for s in students)]
     out = [
-        "Each student minus its teacher (best layer each; paired by teacher seed, 95% t "
-        "interval over the pairs; * excludes 0) and, in words: *kept* (within noise of the "
-        "teacher), *less* or *more* (the interval excludes 0), *lost (at chance)* (the "
-        "student's interval reaches the majority baseline), *teacher at chance* (nothing to keep):",
+        "Each student's top layer minus its teacher's top layer (the vectors each classifies "
+        "from, so what the training kept, not what the teacher's middle layers hold; paired "
+        "by teacher seed, 95% t interval over the pairs, or over the test examples for one "
+        "pair; * excludes 0) and, in words: *kept* (within noise of the teacher), *less* or "
+        "*more* (the interval excludes 0), *lost (at chance)* (the student's interval reaches "
+        "the majority baseline), *teacher at chance* (the teacher's top layer holds nothing "
+        "to keep):",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
     ]
+    found = verdicts(teacher, students, probes, chance)
     for p in probes:
-        cells = []
-        for s in students:
-            delta = versus_teacher(s, teacher, p)
-            cells.append(
-                f"{_signed(delta)} {verdict(s.score(p), delta, teacher.score(p), chance[p])}"
-            )
-        out.append(f"| {p} | " + " | ".join(c.strip() for c in cells) + " |")
+        cells = [
+            f"{_signed(versus_teacher(s, teacher, p))} "
+            f"{next(w for w, ps in found[s.entry].items() if p in ps)}".strip()
+            for s in students
+        ]
+        out.append(f"| {p} | " + " | ".join(cells) + " |")
     out.append("")
-    for entry, words in verdicts(teacher, students, probes, chance).items():
+    for entry, words in found.items():
         said = "; ".join(f"{w}: {', '.join(ps)}" for w, ps in sorted(words.items()) if w)
         out.append(f"- {entry}: {said}.")
     return [*out, ""]
@@ -235,7 +241,8 @@ def verdicts(
     out: dict[str, dict[str, list[str]]] = {s.entry: {} for s in students}
     for p in probes:
         for s in students:
-            word = verdict(s.score(p), versus_teacher(s, teacher, p), teacher.score(p), chance[p])
+            delta = versus_teacher(s, teacher, p)
+            word = verdict(s.score(p, s.top()), delta, teacher.score(p, teacher.top()), chance[p])
             out[s.entry].setdefault(word, []).append(p)
     return out
 

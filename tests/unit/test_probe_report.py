@@ -106,3 +106,12 @@ def test_probed_runs_spread_over_teacher_seeds_first():
     assert _spread(units, 3) == [(0, 0), (1, 0), (2, 0)]
     assert _spread(units, 4)[-1] == (0, 1)
     assert _spread([(0, s) for s in range(5)], 2) == [(0, 0), (0, 1)]
+
+
+def test_a_student_is_held_against_the_teachers_top_layer_not_its_best():
+    # the teacher's middle layer knows tense (95), its top layer less (70): a student at 70
+    # kept what the teacher classifies from
+    teacher = ProbeRuns("T", {(0, 0): run({"tense": {"layer 1": (95, 95), "layer 2": (70, 70)}})})
+    student = ProbeRuns("s", {(0, s): run({"tense": {"pooled": (70, 70 + s - 1)}}) for s in range(3)})
+    assert teacher.best_layer("tense") == "layer 1" and teacher.top() == "layer 2"
+    assert versus_teacher(student, teacher, "tense").mean == pytest.approx(0)
