@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from distill_bench.report.stats import EXAMPLES, Estimate, Unit, estimate
+from distill_bench.report.stats import CROSSED, EXAMPLES, Estimate, Unit, estimate
+from distill_bench.report.student_t import t_quantile
 
 Z95 = 1.959964  # one run: a normal interval over the test examples
 
@@ -103,10 +104,20 @@ def versus_teacher(student: ProbeRuns, teacher: ProbeRuns, probe: str) -> Estima
             pairs.append(((acc, n), other))
     if not diffs:
         return None
-    if len(diffs) > 1:
+    if len(diffs) == 1:
+        (a, n), (b, m) = pairs[0]
+        return _one_run([a, b], [n, m], sign=(1, -1))
+    if len({u[0] for u in mine}) > 1 or len(theirs) > 1:  # several teachers: their noise varies
         return estimate(diffs, paired=True)
-    (a, n), (b, m) = pairs[0]
-    return _one_run([a, b], [n, m], sign=(1, -1))
+    # one teacher run for every pair: its test-set noise is one draw the pairs share, so it
+    # joins the students' spread (t on the student runs' degrees of freedom)
+    (b, m) = next(iter(theirs.values()))
+    x = np.asarray(diffs)
+    se = math.sqrt(x.var(ddof=1) / len(x) + (b / 100) * (1 - b / 100) / m * 100**2)
+    half = t_quantile(0.975, len(x) - 1) * se
+    mean = float(x.mean())
+    return Estimate(mean, float(x.std(ddof=1)), mean - half, mean + half, len(x), True,
+                    CROSSED, examples=m)  # fmt: skip
 
 
 def verdict(student: Estimate, delta: Estimate | None, teacher: Estimate, chance: float) -> str:
@@ -209,8 +220,8 @@ def _versus_section(teacher, students, probes, chance) -> list[str]:
     out = [
         "Each student's top layer minus its teacher's top layer (the vectors each classifies "
         "from, so what the training kept, not what the teacher's middle layers hold; paired "
-        "by teacher seed, 95% t interval over the pairs, or over the test examples for one "
-        "pair; * excludes 0) and, in words: *kept* (within noise of the teacher), *less* or "
+        "by teacher seed, 95% t interval over the pairs, with one teacher run widened by its "
+        "test-set noise, or over the test examples for one pair; * excludes 0) and, in words: *kept* (within noise of the teacher), *less* or "
         "*more* (the interval excludes 0), *lost (at chance)* (the student's interval reaches "
         "the majority baseline), *teacher at chance* (the teacher's top layer holds nothing "
         "to keep):",

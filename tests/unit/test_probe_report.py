@@ -59,8 +59,12 @@ def test_a_student_pairs_with_the_teacher_of_its_own_seed():
     assert d.mean == pytest.approx(-2) and d.low == pytest.approx(-2) and d.paired
 
 
-def test_one_teacher_run_pairs_with_every_student_run():
-    teacher = ProbeRuns("T", {(0, 0): run({"tense": {"layer 1": (90, 90)}})})
+def test_one_teacher_run_pairs_with_every_student_run_and_adds_its_test_noise():
+    teacher = ProbeRuns("T", {(0, 0): run({"tense": {"layer 1": (90, 90)}}, n_test=400)})
+    same = ProbeRuns("s", {(0, s): run({"tense": {"pooled": (80, 80)}}) for s in range(3)})
+    d = versus_teacher(same, teacher, "tense")
+    # the students agree exactly, yet the one teacher run was one draw of 400 test sentences
+    assert d.mean == pytest.approx(-10) and d.low < -10 - 5 and d.examples == 400
     student = ProbeRuns("s", {(0, s): run({"tense": {"pooled": (80, 80 + s)}}) for s in range(3)})
     assert versus_teacher(student, teacher, "tense").mean == pytest.approx(-9)
 
