@@ -13,10 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from distill_bench.report.stats import CROSSED, EXAMPLES, Estimate, Unit, estimate
+from distill_bench.report.stats import CROSSED, EXAMPLES, Estimate, Unit
 from distill_bench.report.student_t import t_quantile
 
 Z95 = 1.959964  # one run: a normal interval over the test examples
+INTERVALS = (
+    "95% intervals cover the runs (t over them) and the probe's test examples (their "
+    "binomial noise, added once: every run reads the same test set)"
+)
 
 # what each probe asks, for the page (stages.probe.tasks documents the constructions)
 QUESTIONS = {
@@ -65,10 +69,9 @@ class ProbeRuns:
         """Test accuracy at ``layer`` (default: the best on dev), over the runs."""
         layer = layer or self.best_layer(probe)
         found = [r["scores"][probe][layer] for r in self.runs.values()]
-        if len(found) > 1:
-            e = estimate([f["test"] for f in found])
-            return replace(e, low=max(e.low, 0.0), high=min(e.high, 100.0))
-        return _one_run([found[0]["test"]], [found[0]["n_test"]])
+        accs, n_test = [f["test"] for f in found], found[0]["n_test"]
+        e = _crossed(accs, _binomial(float(np.mean(accs)), n_test), n_test)
+        return replace(e, low=max(e.low, 0.0), high=min(e.high, 100.0))  # an accuracy
 
     def top(self) -> str:
         return self.layers()[-1]
@@ -80,57 +83,66 @@ class ProbeRuns:
         }
 
 
-def _one_run(accuracies: Sequence[float], counts: Sequence[int], sign=(1,)) -> Estimate:
-    """One run (or one paired difference): the test examples' binomial noise only."""
-    mean = sum(s * a for s, a in zip(sign, accuracies, strict=False))
-    var = sum(a / 100 * (1 - a / 100) / n for a, n in zip(accuracies, counts, strict=True))
-    half = 100 * Z95 * math.sqrt(var)
-    low, high = mean - half, mean + half
-    if len(accuracies) == 1:  # an accuracy: the interval stays within [0, 100]
-        low, high = max(low, 0.0), min(high, 100.0)
-    return Estimate(mean, None, low, high, 1, method=EXAMPLES, examples=counts[0])
+def _binomial(accuracy: float, n: int) -> float:
+    """The variance of an accuracy (x 100) measured on ``n`` test examples."""
+    return (accuracy / 100) * (1 - accuracy / 100) / n * 100**2
+
+
+def _crossed(values: Sequence[float], test_var: float, examples: int, paired=False) -> Estimate:
+    """The mean over runs, its 95% interval covering the runs' spread and the probe's test
+    examples (one draw every run shares, so its variance adds once): t on the runs' degrees
+    of freedom, a normal quantile for one run."""
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    spread = x.var(ddof=1) / n if n > 1 else 0.0
+    half = (t_quantile(0.975, n - 1) if n > 1 else Z95) * math.sqrt(spread + test_var)
+    mean = float(x.mean())
+    return Estimate(
+        mean, float(x.std(ddof=1)) if n > 1 else None, mean - half, mean + half, n, paired,
+        CROSSED if n > 1 else EXAMPLES, examples=examples,
+    )  # fmt: skip
+
+
+def _difference(mine: dict, theirs: dict, match) -> Estimate | None:
+    """``mine`` minus ``theirs`` (``{unit: (accuracy, n_test)}``), each of my runs paired
+    with ``match(unit)`` of theirs; both sides' test noise added."""
+    matched = {unit: match(unit, theirs) for unit in mine}
+    pairs = [(a, theirs[matched[u]]) for u, a in sorted(mine.items()) if matched[u] is not None]
+    if not pairs:
+        return None
+    diffs = [a[0] - b[0] for a, b in pairs]
+    n = pairs[0][0][1]
+    test_var = _binomial(float(np.mean([a[0] for a, _ in pairs])), n) + _binomial(
+        float(np.mean([b[0] for _, b in pairs])), pairs[0][1][1]
+    )
+    return _crossed(diffs, test_var, n, paired=True)
 
 
 def versus_teacher(student: ProbeRuns, teacher: ProbeRuns, probe: str) -> Estimate | None:
     """The student's top layer's accuracy minus its teacher's top layer's (the vectors each
-    classifies from), paired by teacher seed."""
+    classifies from), each student run paired with the teacher run of its teacher seed (or
+    the one teacher run there is)."""
+
+    def same_teacher(unit, theirs):
+        found = [u for u in theirs if u[0] == unit[0]]
+        return found[0] if found else (next(iter(theirs)) if len(theirs) == 1 else None)
+
     mine, theirs = student.tests(probe, student.top()), teacher.tests(probe, teacher.top())
-    by_seed = {u[0]: v for u, v in theirs.items()}
-    diffs, pairs = [], []
-    for unit, (acc, n) in sorted(mine.items()):
-        other = by_seed.get(unit[0]) or (next(iter(theirs.values())) if len(theirs) == 1 else None)
-        if other is not None:
-            diffs.append(acc - other[0])
-            pairs.append(((acc, n), other))
-    if not diffs:
-        return None
-    if len(diffs) == 1:
-        (a, n), (b, m) = pairs[0]
-        return _one_run([a, b], [n, m], sign=(1, -1))
-    if len({u[0] for u in mine}) > 1 or len(theirs) > 1:  # several teachers: their noise varies
-        return estimate(diffs, paired=True)
-    # one teacher run for every pair: its test-set noise is one draw the pairs share, so it
-    # joins the students' spread (t on the student runs' degrees of freedom)
-    (b, m) = next(iter(theirs.values()))
-    x = np.asarray(diffs)
-    se = math.sqrt(x.var(ddof=1) / len(x) + (b / 100) * (1 - b / 100) / m * 100**2)
-    half = t_quantile(0.975, len(x) - 1) * se
-    mean = float(x.mean())
-    return Estimate(mean, float(x.std(ddof=1)), mean - half, mean + half, len(x), True,
-                    CROSSED, examples=m)  # fmt: skip
+    return _difference(mine, theirs, same_teacher)
 
 
 def verdict(student: Estimate, delta: Estimate | None, teacher: Estimate, chance: float) -> str:
     """In words, from the intervals: what the student did with what its teacher encodes."""
     if teacher.low is not None and teacher.low <= chance:
         return "teacher at chance"
-    if student.low is not None and student.low <= chance:
-        return "lost (at chance)"
     if delta is None or delta.low is None:
         return ""
+    at_chance = student.low is not None and student.low <= chance
     if delta.high < 0:
-        return "less"
-    return "more" if delta.low > 0 else "kept"
+        return "lost (at chance)" if at_chance else "less"
+    if delta.low > 0:
+        return "more"
+    return "undecided" if at_chance else "kept"
 
 
 def _ordered(sets: Mapping[str, ProbeSetInfo]) -> list[str]:
@@ -197,7 +209,7 @@ def probe_section(
     header = ["probe", *(e.entry for e in entries)]
     out += [
         "Test accuracy of each entry's best layer (picked on dev; the layer after the "
-        "figure), mean and 95% interval over its runs (one run: over the test examples):",
+        f"figure), mean over its runs; {INTERVALS}:",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
@@ -208,6 +220,7 @@ def probe_section(
     out.append("")
     if students:
         out += _versus_section(teacher, students, probes, chance)
+        out += _distillation_section(students, probes)
     if len(teacher.layers()) > 1:
         out += _layer_table(teacher, probes)
     if plot:
@@ -219,12 +232,13 @@ def _versus_section(teacher, students, probes, chance) -> list[str]:
     header = ["probe", *(s.entry for s in students)]
     out = [
         "Each student's top layer minus its teacher's top layer (the vectors each classifies "
-        "from, so what the training kept, not what the teacher's middle layers hold; paired "
-        "by teacher seed, 95% t interval over the pairs, with one teacher run widened by its "
-        "test-set noise, or over the test examples for one pair; * excludes 0) and, in words: *kept* (within noise of the teacher), *less* or "
-        "*more* (the interval excludes 0), *lost (at chance)* (the student's interval reaches "
-        "the majority baseline), *teacher at chance* (the teacher's top layer holds nothing "
-        "to keep):",
+        "from, so what the training kept, not what the teacher's middle layers hold), each "
+        f"student run paired with the teacher run of its teacher seed ({INTERVALS}; * excludes "
+        "0) and, in words: *kept* (within noise of the teacher, and above the majority "
+        "baseline), *less* or *more* (the interval excludes 0), *lost (at chance)* (less, and "
+        "the student's own interval reaches the majority baseline), *undecided* (within noise "
+        "of both the teacher and the baseline: too few test examples), *teacher at chance* "
+        "(the teacher's top layer holds nothing to keep):",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
@@ -241,6 +255,46 @@ def _versus_section(teacher, students, probes, chance) -> list[str]:
     for entry, words in found.items():
         said = "; ".join(f"{w}: {', '.join(ps)}" for w, ps in sorted(words.items()) if w)
         out.append(f"- {entry}: {said}.")
+    return [*out, ""]
+
+
+BASELINE_LOSS = "ce-hard"
+
+
+def baseline_of(entry: str, entries: Sequence[str]) -> str | None:
+    """The same student (without its assistant) and augmenter trained on gold labels:
+    ``mlp via minilm-3l / kd-soft / none`` -> ``mlp / ce-hard / none``, if it is there."""
+    parts = entry.split(" / ")
+    if len(parts) != 3 or parts[1] == BASELINE_LOSS:
+        return None
+    found = f"{parts[0].split(' via ')[0]} / {BASELINE_LOSS} / {parts[2]}"
+    return found if found in entries else None
+
+
+def versus_baseline(entry: ProbeRuns, baseline: ProbeRuns, probe: str) -> Estimate | None:
+    """Top layer minus top layer, paired by run (same teacher seed and seed): what the
+    distillation changed in what the student encodes."""
+    mine, theirs = entry.tests(probe, entry.top()), baseline.tests(probe, baseline.top())
+    return _difference(mine, theirs, lambda u, theirs: u if u in theirs else None)
+
+
+def _distillation_section(students: Sequence[ProbeRuns], probes) -> list[str]:
+    names = [s.entry for s in students]
+    pairs = [(s, b) for s in students if (b := baseline_of(s.entry, names))]
+    if not pairs:
+        return []
+    by_name = {s.entry: s for s in students}
+    header = ["probe", *(f"{s.entry} - {b}" for s, b in pairs)]
+    out = [
+        "What distillation changed: each distilled entry's top layer minus the same student's "
+        f"trained on gold labels ({BASELINE_LOSS}), paired by run ({INTERVALS}; * excludes 0):",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    for p in probes:
+        cells = [_signed(versus_baseline(s, by_name[b], p)) for s, b in pairs]
+        out.append(f"| {p} | " + " | ".join(cells) + " |")
     return [*out, ""]
 
 

@@ -124,7 +124,7 @@ def print_verdicts(dataset: str, probes) -> None:
     shown = [p for p in QUESTIONS if p in probes.sets and probes.sets[p].classes]
     chance = {p: probes.entries[0].majority(p) for p in shown}
     table = Table(title=f"{dataset}: probes against the teacher", title_justify="left")
-    words = ("kept", "less", "more", "lost (at chance)", "teacher at chance")
+    words = ("kept", "less", "more", "lost (at chance)", "undecided", "teacher at chance")
     for name in ("student", *words):
         table.add_column(name)
     found = verdicts(probes.entries[0], probes.entries[1:], shown, chance)

@@ -41,10 +41,12 @@ def test_one_run_gets_an_interval_over_its_test_examples():
     assert s.high - s.mean == pytest.approx(100 * 1.96 * (0.8 * 0.2 / 400) ** 0.5, rel=1e-3)
 
 
-def test_several_runs_get_a_t_interval_over_the_runs():
+def test_several_runs_get_a_t_interval_over_the_runs_and_the_test_examples():
     e = ProbeRuns("t", {(s, 0): run({"tense": {"pooled": (80, 80 + s)}}) for s in range(3)})
     s = e.score("tense")
-    assert s.n == 3 and s.mean == 81 and s.low < 80 < 82 < s.high
+    assert s.n == 3 and s.mean == 81 and s.examples == 1000
+    spread, test = 1.0 / 3, 1e4 * 0.81 * 0.19 / 1000
+    assert s.high - s.mean == pytest.approx(4.303 * (spread + test) ** 0.5, rel=1e-3)
 
 
 def test_a_student_pairs_with_the_teacher_of_its_own_seed():
@@ -56,12 +58,16 @@ def test_a_student_pairs_with_the_teacher_of_its_own_seed():
         "s", {(t, 0): run({"tense": {"pooled": (88, 88 + 5 * t)}}) for t in range(3)}
     )
     d = versus_teacher(student, teacher, "tense")
-    assert d.mean == pytest.approx(-2) and d.low == pytest.approx(-2) and d.paired
+    # no spread between the pairs: what is left is the test sets' noise, both sides'
+    half = 4.303 * (1e4 * (0.93 * 0.07 + 0.95 * 0.05) / 1000) ** 0.5
+    assert d.mean == pytest.approx(-2) and d.paired and d.low == pytest.approx(-2 - half, abs=0.01)
 
 
 def test_one_teacher_run_pairs_with_every_student_run_and_adds_its_test_noise():
     teacher = ProbeRuns("T", {(0, 0): run({"tense": {"layer 1": (90, 90)}}, n_test=400)})
-    same = ProbeRuns("s", {(0, s): run({"tense": {"pooled": (80, 80)}}) for s in range(3)})
+    same = ProbeRuns(
+        "s", {(0, s): run({"tense": {"pooled": (80, 80)}}, n_test=400) for s in range(3)}
+    )
     d = versus_teacher(same, teacher, "tense")
     # the students agree exactly, yet the one teacher run was one draw of 400 test sentences
     assert d.mean == pytest.approx(-10) and d.low < -10 - 5 and d.examples == 400
@@ -79,6 +85,7 @@ def test_verdicts_read_the_intervals():
     assert verdict(E(80, 78, 82), E(-10, -12, -8), teacher, 50) == "less"
     assert verdict(E(95, 94, 96), E(5, 3, 7), teacher, 50) == "more"
     assert verdict(E(51, 48, 54), E(-39, -42, -36), teacher, 50) == "lost (at chance)"
+    assert verdict(E(60, 45, 75), E(-4, -15, 7), E(64, 55, 73), 50) == "undecided"
     assert verdict(E(51, 48, 54), E(0, -3, 3), E(51, 49, 53), 50) == "teacher at chance"
 
 
@@ -116,6 +123,22 @@ def test_a_student_is_held_against_the_teachers_top_layer_not_its_best():
     # the teacher's middle layer knows tense (95), its top layer less (70): a student at 70
     # kept what the teacher classifies from
     teacher = ProbeRuns("T", {(0, 0): run({"tense": {"layer 1": (95, 95), "layer 2": (70, 70)}})})
-    student = ProbeRuns("s", {(0, s): run({"tense": {"pooled": (70, 70 + s - 1)}}) for s in range(3)})
+    student = ProbeRuns(
+        "s", {(0, s): run({"tense": {"pooled": (70, 70 + s - 1)}}) for s in range(3)}
+    )
     assert teacher.best_layer("tense") == "layer 1" and teacher.top() == "layer 2"
     assert versus_teacher(student, teacher, "tense").mean == pytest.approx(0)
+
+
+def test_distillation_is_read_against_the_same_student_on_gold_labels():
+    from distill_bench.analysis.probes import baseline_of, versus_baseline
+
+    names = ["mlp / ce-hard / none", "mlp / kd-soft / none", "mlp via bilstm / kd-soft / none"]
+    assert baseline_of("mlp / kd-soft / none", names) == "mlp / ce-hard / none"
+    assert baseline_of("mlp via bilstm / kd-soft / none", names) == "mlp / ce-hard / none"
+    assert baseline_of("mlp / ce-hard / none", names) is None
+    assert baseline_of("cnn / kd-soft / none", names) is None
+    ce = ProbeRuns("ce", {(0, s): run({"tense": {"pooled": (60, 60 + s)}}) for s in range(3)})
+    kd = ProbeRuns("kd", {(0, s): run({"tense": {"pooled": (60, 65 + s)}}) for s in range(3)})
+    d = versus_baseline(kd, ce, "tense")
+    assert d.mean == pytest.approx(5) and d.low < 5 < d.high and d.n == 3
