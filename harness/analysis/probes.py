@@ -18,8 +18,9 @@ from distill_bench.report.student_t import t_quantile
 
 Z95 = 1.959964  # one run: a normal interval over the test examples
 INTERVALS = (
-    "95% intervals cover the runs (t over them) and the probe's test examples (their "
-    "binomial noise, added once: every run reads the same test set)"
+    "95% intervals cover the runs and the probe's test examples (the runs' spread and the "
+    "test set's binomial noise, added once as every run reads the same test set; t with "
+    "Satterthwaite's degrees of freedom)"
 )
 
 # what each probe asks, for the page (stages.probe.tasks documents the constructions)
@@ -90,12 +91,14 @@ def _binomial(accuracy: float, n: int) -> float:
 
 def _crossed(values: Sequence[float], test_var: float, examples: int, paired=False) -> Estimate:
     """The mean over runs, its 95% interval covering the runs' spread and the probe's test
-    examples (one draw every run shares, so its variance adds once): t on the runs' degrees
-    of freedom, a normal quantile for one run."""
+    examples (one draw every run shares, so its variance adds once): t with Satterthwaite's
+    degrees of freedom (the test noise's variance is known: infinitely many), a normal
+    quantile for one run or no spread."""
     x = np.asarray(values, dtype=np.float64)
     n = len(x)
     spread = x.var(ddof=1) / n if n > 1 else 0.0
-    half = (t_quantile(0.975, n - 1) if n > 1 else Z95) * math.sqrt(spread + test_var)
+    df = (spread + test_var) ** 2 / (spread**2 / (n - 1)) if spread > 0 else math.inf
+    half = (t_quantile(0.975, df) if df < 1e6 else Z95) * math.sqrt(spread + test_var)
     mean = float(x.mean())
     return Estimate(
         mean, float(x.std(ddof=1)) if n > 1 else None, mean - half, mean + half, n, paired,

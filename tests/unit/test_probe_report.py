@@ -46,7 +46,12 @@ def test_several_runs_get_a_t_interval_over_the_runs_and_the_test_examples():
     s = e.score("tense")
     assert s.n == 3 and s.mean == 81 and s.examples == 1000
     spread, test = 1.0 / 3, 1e4 * 0.81 * 0.19 / 1000
-    assert s.high - s.mean == pytest.approx(4.303 * (spread + test) ** 0.5, rel=1e-3)
+    df = (spread + test) ** 2 / (spread**2 / 2)  # Satterthwaite: the test noise's df is infinite
+    from distill_bench.report.student_t import t_quantile
+
+    assert s.high - s.mean == pytest.approx(
+        t_quantile(0.975, df) * (spread + test) ** 0.5, rel=1e-3
+    )
 
 
 def test_a_student_pairs_with_the_teacher_of_its_own_seed():
@@ -58,8 +63,8 @@ def test_a_student_pairs_with_the_teacher_of_its_own_seed():
         "s", {(t, 0): run({"tense": {"pooled": (88, 88 + 5 * t)}}) for t in range(3)}
     )
     d = versus_teacher(student, teacher, "tense")
-    # no spread between the pairs: what is left is the test sets' noise, both sides'
-    half = 4.303 * (1e4 * (0.93 * 0.07 + 0.95 * 0.05) / 1000) ** 0.5
+    # no spread between the pairs: what is left is the test sets' noise, both sides', normal
+    half = 1.96 * (1e4 * (0.93 * 0.07 + 0.95 * 0.05) / 1000) ** 0.5
     assert d.mean == pytest.approx(-2) and d.paired and d.low == pytest.approx(-2 - half, abs=0.01)
 
 
@@ -70,7 +75,8 @@ def test_one_teacher_run_pairs_with_every_student_run_and_adds_its_test_noise():
     )
     d = versus_teacher(same, teacher, "tense")
     # the students agree exactly, yet the one teacher run was one draw of 400 test sentences
-    assert d.mean == pytest.approx(-10) and d.low < -10 - 5 and d.examples == 400
+    assert d.mean == pytest.approx(-10) and d.low == pytest.approx(-10 - 1.96 * 2.5, abs=0.01)
+    assert d.examples == 400
     student = ProbeRuns("s", {(0, s): run({"tense": {"pooled": (80, 80 + s)}}) for s in range(3)})
     assert versus_teacher(student, teacher, "tense").mean == pytest.approx(-9)
 
