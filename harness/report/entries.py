@@ -296,6 +296,9 @@ def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
             base = labelled_only.get((key[0], key[2], key[3]))
             if base is not None:
                 entry = replace(entry, gain_vs=base[0].augmenter)
+        direct = _taught_directly(groups, key) if entry.role == "student" else None
+        if direct is not None:  # through an assistant: against the teacher's own lesson
+            base, entry = direct, replace(entry, gain_vs=DIRECT)
         if entry.role == "student" and base is not None and base is not group:
             entry = replace(entry, gain=_gain(entry, group, base))
         boards[entry.dataset].append(entry)
@@ -306,6 +309,18 @@ def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
             key=lambda e: (e.role != "teacher", e.teacher, -e.score, e.student, e.loss, e.augmenter)
         )
     return dict(sorted(boards.items()))
+
+
+VIA, DIRECT = " via ", "direct"  # matrix.plan names a chained student "<student> via <assistant>"
+
+
+def _taught_directly(groups: dict[tuple, list[ResultRow]], key: tuple) -> list[ResultRow] | None:
+    """For a student taught through an assistant, the same student and loss taught by the
+    teacher itself (same data, teacher, augmenter): what the assistant must beat."""
+    dataset, role, teacher, student, loss, augmenter = key
+    if VIA not in student:
+        return None
+    return groups.get((dataset, role, teacher, student.split(VIA)[0], loss, augmenter))
 
 
 def _gain(entry: Entry, group: list[ResultRow], base: list[ResultRow]) -> Estimate | None:

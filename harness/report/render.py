@@ -18,7 +18,7 @@ from distill_bench.report.columns import (
     records,
     sort_entries,
 )
-from distill_bench.report.entries import Entry, leaderboards, variant_boards
+from distill_bench.report.entries import DIRECT, Entry, leaderboards, variant_boards
 from distill_bench.report.gpu import gpu_boards, gpu_table
 from distill_bench.report.timing import compute_seconds
 from distill_bench.store.results import ResultRow
@@ -74,6 +74,13 @@ def _table(entries: Sequence[Entry], names: Sequence[str]) -> str:
         disable_numparse=True,
     )
 
+
+ASSISTANT_LEGEND = (
+    "A student named '<student> via <assistant>' learnt from a teacher assistant (the matrix's "
+    "[assistants]): the assistant cell's student of the same seeds gave the logits the teacher "
+    "would have. Its gain, marked 'vs direct', is against the same student and loss taught by "
+    "the teacher itself, paired by seed and example: what the assistant adds."
+)
 
 GPU_LEGEND = (
     "The same fp32 models on the GPU named in the header, timed with CUDA synchronised "
@@ -140,7 +147,8 @@ def render_markdown(
         out += [preamble.rstrip(), ""]
     variants = variant_boards(rows)
     on_gpu = gpu_boards(rows)
-    for dataset, entries in (boards if boards is not None else leaderboards(rows)).items():
+    boards = boards if boards is not None else leaderboards(rows)
+    for dataset, entries in boards.items():
         if sort:
             entries = sort_entries(entries, sort)
         out += [f"## {dataset}", "", _table(entries, names or COMPACT), ""]
@@ -169,6 +177,8 @@ def render_markdown(
         out += [f"- {label}: {reason}" for label, reason in dropped]
         out.append("")
     out += [LEGEND, ""]
+    if any(e.gain_vs == DIRECT for entries in boards.values() for e in entries):
+        out += [ASSISTANT_LEGEND, ""]
     return "\n".join(out)
 
 
@@ -182,7 +192,8 @@ def rich_tables(
 
     names = names or COMPACT
     tables = []
-    for dataset, entries in (boards if boards is not None else leaderboards(rows)).items():
+    boards = boards if boards is not None else leaderboards(rows)
+    for dataset, entries in boards.items():
         if sort:
             entries = sort_entries(entries, sort)
         table = Table(title=f"{dataset}", title_justify="left")

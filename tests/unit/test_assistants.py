@@ -77,3 +77,28 @@ def test_the_chained_student_learns_from_its_assistants_cell_of_the_same_seed():
 def test_a_plan_without_assistants_keeps_its_keys():
     before = {c.key for c in plan("").cells}
     assert before < {c.key for c in plan().cells}
+
+
+def test_a_chained_student_is_measured_against_the_same_student_taught_directly():
+    from distill_bench.report.entries import DIRECT, leaderboards
+    from distill_bench.report.render import ASSISTANT_LEGEND, render_markdown
+
+    from tests.helpers import measurements, row
+
+    m = measurements(1000, 100.0)
+    rows = [row("teacher", "", 0.9, measurements(10_000, 10.0))]
+    for seed in range(3):
+        rows += [
+            row("student", "mlp", 0.70 + 0.01 * seed, m, seed=seed),
+            row("student", "mlp", 0.60, m, loss="ce-hard", seed=seed),
+            row("student", "mlp via bilstm", 0.74 + 0.01 * seed, m, seed=seed),
+        ]
+    entries = {(e.student, e.loss): e for e in leaderboards(rows)["sst2"]}
+    chained = entries["mlp via bilstm", "kd-soft"]
+    assert chained.gain_vs == DIRECT and chained.gain.mean == pytest.approx(4.0)
+    assert entries["mlp", "kd-soft"].gain_vs == "" and entries[
+        "mlp", "kd-soft"
+    ].gain.mean == pytest.approx(11.0)
+    page = render_markdown("t", rows)
+    assert "+4.0" in page and " vs direct" in page and ASSISTANT_LEGEND in page
+    assert ASSISTANT_LEGEND not in render_markdown("t", [r for r in rows if "via" not in r.student])
