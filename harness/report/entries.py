@@ -196,7 +196,7 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
         student=_teacher_mark(group[0]) if role == "teacher" else student,
         loss=loss,
         augmenter=augmenter,
-        seeds=len(usable),
+        seeds=est.n,  # distinct runs: a teacher-blind cell's copies under each teacher count once
         metric=usable[0].metrics["primary_metric"],
         eval_split=usable[0].metrics["eval_split"],
         score=score,
