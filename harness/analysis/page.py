@@ -25,7 +25,7 @@ from distill_bench.plugin_api.metrics import METRICS, accuracy
 from distill_bench.plugin_api.pairs import shown
 from distill_bench.report.entries import TEACHER_MARK
 from distill_bench.report.seeds import unit_of
-from distill_bench.report.stats import Estimate
+from distill_bench.report.stats import Estimate, one_per_seed, teacher_blind
 from distill_bench.store.results import ResultRow
 
 BASELINE = "ce-hard"
@@ -57,6 +57,8 @@ def entry_runs(rows: Sequence[ResultRow]) -> dict[str, list[Runs]]:
         grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] != "teacher", kv[0][2:])
     ):
         label = TEACHER_MARK if role == "teacher" else f"{student} / {loss} / {augmenter}"
+        if teacher_blind(by_unit, np.array_equal):  # the same run under each teacher: once
+            by_unit = one_per_seed(by_unit)
         out[dataset].append(Runs(label, by_unit))
     return out
 

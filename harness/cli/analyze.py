@@ -105,7 +105,7 @@ def probe_sections(found, usable, args) -> dict[str, list[str]]:
         plot = None
         if not args.no_plots and probes.entries:
             name = f"{found.matrix.name}-probes-{dataset}"
-            shown = [p for p, s in probes.sets.items() if s.classes]
+            shown = [p for p in QUESTIONS if p in probes.sets and probes.sets[p].classes]
             chance = {p: probes.entries[0].majority(p) for p in shown}
             plot = "plots/" + write_probe_plot(
                 probes.entries, shown, chance, Path(args.results_dir) / "plots" / name

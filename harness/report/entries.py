@@ -14,8 +14,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+import numpy as np
 from distill_bench.report.seeds import predictions_of, seed_estimate, spreads, unit_of
-from distill_bench.report.stats import Estimate, Unit, crossed, gain, pareto_front
+from distill_bench.report.stats import (
+    Estimate,
+    Unit,
+    crossed,
+    gain,
+    one_per_seed,
+    pareto_front,
+    teacher_blind,
+)
 from distill_bench.store.results import ResultRow
 
 TEACHER_MARK = "(teacher)"
@@ -177,9 +186,12 @@ def _entry(key, group, teacher_group, variant: str = "fp32") -> Entry | None:
     speed = statistics.median(figures(r)["cpu_throughput"]["median"] for r in usable)
     fp32_speed = statistics.median(r.measurements["cpu_throughput"]["median"] for r in usable)
     score = statistics.mean(scores)
-    est = seed_estimate(by_unit)
-    teacher_spread, student_spread = spreads(by_unit)
     per_example = predictions_of(usable) if variant == "fp32" else None
+    # the same predictions under every teacher seed (ce-hard on data all teacher seeds
+    # share): one run per student seed, so its interval is over student seeds
+    blind = per_example is not None and teacher_blind(per_example.by_unit, np.array_equal)
+    est = seed_estimate(one_per_seed(by_unit) if blind else by_unit)
+    teacher_spread, student_spread = spreads(by_unit)
     pct = [100 * v / own_teacher(u) for u, v in by_unit.items() if own_teacher(u)]
     retention = [
         100 * (v - chance) / (own_teacher(u) - chance)

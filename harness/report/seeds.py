@@ -11,14 +11,7 @@ import statistics
 from collections import defaultdict
 
 import numpy as np
-from distill_bench.report.stats import (
-    Estimate,
-    Predictions,
-    Unit,
-    estimate,
-    one_per_seed,
-    teacher_blind,
-)
+from distill_bench.report.stats import Estimate, Predictions, Unit, estimate
 from distill_bench.store.results import ResultRow
 
 
@@ -67,8 +60,6 @@ def spreads(by_unit: dict[Unit, float]) -> tuple[float | None, float | None]:
 def seed_estimate(by_unit: dict[Unit, float]) -> Estimate:
     """Over seeds: with several teachers the t interval of per-teacher means (the teacher
     is the unit of independent replication), else of the student seeds."""
-    if teacher_blind(by_unit):  # e.g. ce-hard on shared data: one run per student seed
-        by_unit = one_per_seed(by_unit)
     teachers = sorted({t for t, _ in by_unit})
     flat = estimate(list(by_unit.values()))
     if len(teachers) < 2:
