@@ -209,18 +209,12 @@ def probe_section(
         "",
     ]
     out += [f"Not built: {s.name}: {s.note}." for s in empty] + ([""] if empty else [])
-    header = ["probe", *(e.entry for e in entries)]
-    out += [
+    out += _probe_table(
         "Test accuracy of each entry's best layer (picked on dev; the layer after the "
         f"figure), mean over its runs; {INTERVALS}:",
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-    ]
-    for p in probes:
-        cells = [f"{_cell(e.score(p))} ({e.best_layer(p)})" for e in entries]
-        out.append(f"| {p} | " + " | ".join(cells) + " |")
-    out.append("")
+        [e.entry for e in entries],
+        {p: [f"{_cell(e.score(p))} ({e.best_layer(p)})" for e in entries] for p in probes},
+    )
     if students:
         out += _versus_section(teacher, students, probes, chance)
         out += _distillation_section(students, probes)
@@ -232,8 +226,16 @@ def probe_section(
 
 
 def _versus_section(teacher, students, probes, chance) -> list[str]:
-    header = ["probe", *(s.entry for s in students)]
-    out = [
+    found = verdicts(teacher, students, probes, chance)
+    cells = {
+        p: [
+            f"{_signed(versus_teacher(s, teacher, p))} "
+            f"{next(w for w, ps in found[s.entry].items() if p in ps)}".strip()
+            for s in students
+        ]
+        for p in probes
+    }
+    out = _probe_table(
         "Each student's top layer minus its teacher's top layer (the vectors each classifies "
         "from, so what the training kept, not what the teacher's middle layers hold), each "
         f"student run paired with the teacher run of its teacher seed ({INTERVALS}; * excludes "
@@ -242,19 +244,9 @@ def _versus_section(teacher, students, probes, chance) -> list[str]:
         "the student's own interval reaches the majority baseline), *undecided* (within noise "
         "of both the teacher and the baseline: too few test examples), *teacher at chance* "
         "(the teacher's top layer holds nothing to keep):",
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-    ]
-    found = verdicts(teacher, students, probes, chance)
-    for p in probes:
-        cells = [
-            f"{_signed(versus_teacher(s, teacher, p))} "
-            f"{next(w for w, ps in found[s.entry].items() if p in ps)}".strip()
-            for s in students
-        ]
-        out.append(f"| {p} | " + " | ".join(cells) + " |")
-    out.append("")
+        [s.entry for s in students],
+        cells,
+    )
     for entry, words in found.items():
         said = "; ".join(f"{w}: {', '.join(ps)}" for w, ps in sorted(words.items()) if w)
         out.append(f"- {entry}: {said}.")
@@ -287,18 +279,27 @@ def _distillation_section(students: Sequence[ProbeRuns], probes) -> list[str]:
     if not pairs:
         return []
     by_name = {s.entry: s for s in students}
-    header = ["probe", *(f"{s.entry} - {b}" for s, b in pairs)]
-    out = [
+    return _probe_table(
         "What distillation changed: each distilled entry's top layer minus the same student's "
         f"trained on gold labels ({BASELINE_LOSS}), paired by run ({INTERVALS}; * excludes 0):",
+        [f"{s.entry} - {b}" for s, b in pairs],
+        {p: [_signed(versus_baseline(s, by_name[b], p)) for s, b in pairs] for p in probes},
+    )
+
+
+def _probe_table(
+    caption: str, columns: Sequence[str], cells: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """A caption, then one row per probe under a header of ``columns``."""
+    header = ["probe", *columns]
+    return [
+        caption,
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
+        *(f"| {p} | " + " | ".join(row) + " |" for p, row in cells.items()),
+        "",
     ]
-    for p in probes:
-        cells = [_signed(versus_baseline(s, by_name[b], p)) for s, b in pairs]
-        out.append(f"| {p} | " + " | ".join(cells) + " |")
-    return [*out, ""]
 
 
 def verdicts(
