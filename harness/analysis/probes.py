@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from distill_bench.report.stats import CROSSED, EXAMPLES, Estimate, Unit
@@ -270,7 +271,17 @@ def versus_baseline(entry: ProbeRuns, baseline: ProbeRuns, probe: str) -> Estima
     """Top layer minus top layer, paired by run (same teacher seed and seed): what the
     distillation changed in what the student encodes."""
     mine, theirs = entry.tests(probe, entry.top()), baseline.tests(probe, baseline.top())
-    return _difference(mine, theirs, lambda u, theirs: u if u in theirs else None)
+    return _difference(mine, theirs, _same_run)
+
+
+def _same_run(unit: Unit, theirs: Mapping[Unit, Any]) -> Unit | None:
+    """The baseline's run of ``unit``; for a baseline probed under one teacher seed (a
+    teacher-blind one, the same run under each), its run of the same student seed."""
+    if unit in theirs:
+        return unit
+    if len({t for t, _ in theirs}) == 1:
+        return next((u for u in theirs if u[1] == unit[1]), None)
+    return None
 
 
 def _distillation_section(students: Sequence[ProbeRuns], probes) -> list[str]:

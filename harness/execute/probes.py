@@ -17,7 +17,7 @@ from distill_bench.plugin_api.errors import BenchError
 from distill_bench.plugin_api.progress import Progress, quiet
 from distill_bench.report.entries import TEACHER_MARK
 from distill_bench.report.seeds import unit_of
-from distill_bench.report.stats import Unit
+from distill_bench.report.stats import Unit, one_per_seed, teacher_blind
 from distill_bench.stages.probe.plan import ProbeConfig, results_key, sets_key
 from distill_bench.stages.probe.tasks import SPLITS
 from distill_bench.store.results import ResultRow
@@ -59,7 +59,7 @@ def probe_jobs(planned: PlannedMatrix, rows: Sequence[ResultRow], config: ProbeC
     """The probe stages the finished ``rows`` call for, and which are cached."""
     cells = {c.key: c for c in planned.plan.cells}
     teachers = {t.key: t for t in planned.plan.teacher_rows}
-    sets, skipped, entries = {}, {}, {}
+    sets, skipped, entries, predictions = {}, {}, {}, {}
     present = {r.dataset for r in rows}
     for t in planned.plan.teacher_rows:
         if t.dataset.name not in present:
@@ -84,6 +84,13 @@ def probe_jobs(planned: PlannedMatrix, rows: Sequence[ResultRow], config: ProbeC
             continue
         label = TEACHER_MARK if r.role == "teacher" else f"{r.student} / {r.loss} / {r.augmenter}"
         entries.setdefault((r.dataset, label), {})[unit_of(r)] = found
+        predictions.setdefault((r.dataset, label), {})[unit_of(r)] = r.metrics.get(
+            "eval_predictions"
+        )
+    for entry, by_unit in entries.items():  # the same run under every teacher: probe seeds
+        preds = predictions[entry]
+        if None not in preds.values() and teacher_blind(preds):
+            entries[entry] = one_per_seed(by_unit)
     jobs = []
     for (dataset, label), by_unit in sorted(
         entries.items(), key=lambda kv: (kv[0][0], kv[0][1] != TEACHER_MARK, kv[0][1])

@@ -148,3 +148,47 @@ def test_distillation_is_read_against_the_same_student_on_gold_labels():
     kd = ProbeRuns("kd", {(0, s): run({"tense": {"pooled": (60, 65 + s)}}) for s in range(3)})
     d = versus_baseline(kd, ce, "tense")
     assert d.mean == pytest.approx(5) and d.low < 5 < d.high and d.n == 3
+
+
+def test_a_teacher_blind_baseline_pairs_by_student_seed():
+    from distill_bench.analysis.probes import versus_baseline
+
+    # ce-hard probed on seeds 0-2 under teacher seed 0 (the same runs under every teacher)
+    ce = ProbeRuns("ce", {(0, s): run({"tense": {"pooled": (60, 60 + s)}}) for s in range(3)})
+    kd = ProbeRuns("kd", {(t, 0): run({"tense": {"pooled": (60, 62 + t)}}) for t in range(3)})
+    d = versus_baseline(kd, ce, "tense")
+    assert d.n == 3 and d.mean == pytest.approx(3.0)  # each kd run against ce's seed 0: 60
+
+
+def test_probed_runs_of_a_teacher_blind_entry_are_its_student_seeds(tmp_path):
+    from types import SimpleNamespace
+
+    from distill_bench.execute.probes import probe_jobs
+    from distill_bench.stages.probe.plan import ProbeConfig
+    from distill_bench.store.cache import Cache
+
+    def fake_row(t, s, preds):
+        return SimpleNamespace(
+            status="ok", dataset="d", role="student", key=f"k{t}{s}", student="mlp",
+            loss="ce-hard", augmenter="none", seed=s, config={"teacher_seed": t},
+            metrics={"eval_predictions": preds},
+        )  # fmt: skip
+
+    cells = [SimpleNamespace(key=f"k{t}{s}", student_key=f"s{t}{s}", student=SimpleNamespace(name="mlp"))
+             for t in range(3) for s in range(3)]  # fmt: skip
+    teacher = SimpleNamespace(
+        key="T", teacher_key="tk", dataset=SimpleNamespace(name="d", plugin="sst2", options_dict=dict),
+        data_key="dk", teacher=SimpleNamespace(name="t"),
+    )  # fmt: skip
+    from distill_bench.plugin_api.registry import load_registry
+
+    planned = SimpleNamespace(
+        plan=SimpleNamespace(cells=cells, teacher_rows=[teacher]),
+        registry=load_registry(), cache=Cache(tmp_path),
+    )  # fmt: skip
+    blind = [fake_row(t, s, [s, 1, 0]) for t in range(3) for s in range(3)]
+    units = [j.unit for j in probe_jobs(planned, blind, ProbeConfig(runs=3)).jobs]
+    assert units == [(0, 0), (0, 1), (0, 2)]
+    sighted = [fake_row(t, s, [s, t, 0]) for t in range(3) for s in range(3)]
+    units = [j.unit for j in probe_jobs(planned, sighted, ProbeConfig(runs=3)).jobs]
+    assert units == [(0, 0), (1, 0), (2, 0)]
