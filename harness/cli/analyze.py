@@ -133,6 +133,22 @@ def print_verdicts(dataset: str, probes) -> None:
     console().print(table)
 
 
+def reproduce_flags(args) -> str:
+    """The options that shaped the page, for its reproduce line (defaults left out)."""
+    defaults = ProbeConfig()
+    flags = [f"--datasets {args.datasets}"] if args.datasets else []
+    if not args.no_probes:
+        for flag, value, default in (
+            ("--probe-runs", args.probe_runs, defaults.runs),
+            ("--probe-examples", args.probe_examples, defaults.per_probe),
+            ("--probe-pool", args.probe_pool, defaults.pool),
+            ("--probe-classifier", args.probe_classifier, defaults.classifier),
+        ):
+            if value != default:
+                flags.append(f"{flag} {value}")
+    return "".join(f" {f}" for f in flags)
+
+
 def cmd_analyze(args) -> int:
     found = planned(args)
     rows, _ = planned_rows(found.plan, open_store(args.results_dir))
@@ -172,7 +188,7 @@ def cmd_analyze(args) -> int:
     path = Path(args.results_dir) / f"{found.matrix.name}-analysis.md"
     page = analysis_markdown(
         found.matrix.name,
-        args.matrix + (f" --datasets {args.datasets}" if args.datasets else ""),
+        args.matrix + reproduce_flags(args),
         splits,
         usable,
         teacher_confidence(found),

@@ -63,6 +63,7 @@ def test_analyze_writes_the_page_from_the_stored_predictions(ran, capsys):
     # the second time every probe stage is cached
     assert _analyze(ran, results, "--dry-run") == 0
     assert "to compute" not in capsys.readouterr().out
+    assert _analyze(ran, results, "--probe-runs", "2", "--dry-run") == 0
     assert _analyze(ran, results, "--no-probes") == 0
     page = (results / "tiny-analysis.md").read_text()
     assert "probing" not in page.split("Probing was left out")[1]

@@ -192,3 +192,15 @@ def test_probed_runs_of_a_teacher_blind_entry_are_its_student_seeds(tmp_path):
     sighted = [fake_row(t, s, [s, t, 0]) for t in range(3) for s in range(3)]
     units = [j.unit for j in probe_jobs(planned, sighted, ProbeConfig(runs=3)).jobs]
     assert units == [(0, 0), (1, 0), (2, 0)]
+
+
+def test_the_reproduce_line_carries_the_options_that_shaped_the_page():
+    from argparse import Namespace
+
+    from distill_bench.cli.analyze import reproduce_flags
+
+    base = dict(datasets=None, no_probes=False, probe_runs=3, probe_examples=10_000,
+                probe_pool=30_000, probe_classifier="logreg")  # fmt: skip
+    assert reproduce_flags(Namespace(**base)) == ""
+    shaped = Namespace(**{**base, "datasets": "cola", "probe_examples": 5000})
+    assert reproduce_flags(shaped) == " --datasets cola --probe-examples 5000"
