@@ -77,19 +77,17 @@ class StageContext:
             return self.memo[key]
         if key in self.failed:
             raise self.failed[key]
+
+        def write(scratch: Path) -> None:
+            started = time.perf_counter()
+            info = compute(scratch) or {}
+            info["seconds"] = time.perf_counter() - started
+            write_json(scratch / "info.json", info)
+
         try:
-            entry = self.cache.get(kind, key)
-            if entry is None:
-                with self.cache.lock(kind, key):
-                    entry = self.cache.get(kind, key)  # computed by another run while we waited
-                    if entry is None:
-                        started = time.perf_counter()
-                        with self.cache.put(kind, key) as scratch:
-                            info = compute(scratch) or {}
-                            info["seconds"] = time.perf_counter() - started
-                            write_json(scratch / "info.json", info)
-                        self.computed[kind] = self.computed.get(kind, 0) + 1
-                        entry = self.cache.entry(kind, key)
+            entry, fresh = self.cache.get_or_compute(kind, key, write)
+            if fresh:
+                self.computed[kind] = self.computed.get(kind, 0) + 1
             value = load(entry)
         except (StageFailed, BenchError):  # bad input stops the run; rows written stay
             raise

@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from distill_bench.store.locks import FileLock, locked
@@ -85,6 +85,23 @@ class Cache:
             shutil.rmtree(path, ignore_errors=True)
             return None
         return path
+
+    def get_or_compute(
+        self, stage: str, key: str, compute: Callable[[Path], None]
+    ) -> tuple[Path, bool]:
+        """The entry, with True when it was computed here: on a miss ``compute(scratch)``
+        writes it under the (stage, key) lock, unless another run sharing the cache wrote
+        it while we waited (then that entry is taken as it is)."""
+        entry = self.get(stage, key)
+        if entry is not None:
+            return entry, False
+        with self.lock(stage, key):
+            entry = self.get(stage, key)  # computed by another run while we waited
+            if entry is not None:
+                return entry, False
+            with self.put(stage, key) as scratch:
+                compute(scratch)
+            return self.entry(stage, key), True
 
     def lock_path(self, stage: str, key: str) -> Path:
         return self.root / LOCKS / f"{stage}-{key}.lock"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 from distill_bench.plugin_api.progress import Progress, quiet
@@ -28,22 +29,23 @@ def probe_sets(
     progress: Progress = quiet,
 ) -> dict[str, ProbeSet]:
     """The dataset's probe sets, built from ``texts()`` (its training text) on a miss."""
-    with cache.lock("probe_sets", key):
-        if cache.get("probe_sets", key) is None:
-            start = time.perf_counter()
-            pool = sample_pool(texts(), config.pool, config.seed)
-            progress.log(f"parsing {len(pool)} sentences for the probe sets")
-            sets = build_probe_sets(parse(pool), config.per_probe, config.seed)
-            with cache.put("probe_sets", key) as out:
-                write_json(
-                    out / SETS_FILE,
-                    {
-                        "sets": {name: asdict(s) for name, s in sets.items()},
-                        "pool": len(pool),
-                        "seconds": round(time.perf_counter() - start, 1),
-                    },
-                )
-    saved = read_json(cache.get("probe_sets", key) / SETS_FILE)["sets"]
+
+    def build(out: Path) -> None:
+        start = time.perf_counter()
+        pool = sample_pool(texts(), config.pool, config.seed)
+        progress.log(f"parsing {len(pool)} sentences for the probe sets")
+        sets = build_probe_sets(parse(pool), config.per_probe, config.seed)
+        write_json(
+            out / SETS_FILE,
+            {
+                "sets": {name: asdict(s) for name, s in sets.items()},
+                "pool": len(pool),
+                "seconds": round(time.perf_counter() - start, 1),
+            },
+        )
+
+    entry, _ = cache.get_or_compute("probe_sets", key, build)
+    saved = read_json(entry / SETS_FILE)["sets"]
     return {name: ProbeSet(**{k: v if k in ("name", "note") else tuple(v) for k, v in s.items()})
             for name, s in saved.items()}  # fmt: skip
 
@@ -58,12 +60,12 @@ def probe_scores(
 ) -> dict:
     """``{"scores": {probe: {layer: ProbeScore as a dict}}, "majority": {probe: acc},
     "sentences": n, "seconds": {...}}`` for the model ``forward()`` loads."""
-    with cache.lock("probe", key):
-        if cache.get("probe", key) is None:
-            result = score_model(sets, forward(), config, progress)
-            with cache.put("probe", key) as out:
-                write_json(out / SCORES_FILE, result)
-    return read_json(cache.get("probe", key) / SCORES_FILE)
+
+    def score(out: Path) -> None:
+        write_json(out / SCORES_FILE, score_model(sets, forward(), config, progress))
+
+    entry, _ = cache.get_or_compute("probe", key, score)
+    return read_json(entry / SCORES_FILE)
 
 
 def score_model(
