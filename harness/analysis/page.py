@@ -44,6 +44,11 @@ class Evaluation:
     plugin: str = ""  # the dataset plugin ("cola" gets its domain and phenomenon slices)
 
 
+def entry_label(role: str, student: str, loss: str, augmenter: str) -> str:
+    """How a page names an entry: the teacher's mark, or "student / loss / augmenter"."""
+    return TEACHER_MARK if role == "teacher" else f"{student} / {loss} / {augmenter}"
+
+
 def entry_runs(rows: Sequence[ResultRow]) -> dict[str, list[Runs]]:
     """Per dataset: the teacher's runs first, then each student entry's, from the rows that
     kept their per-example predictions."""
@@ -56,7 +61,7 @@ def entry_runs(rows: Sequence[ResultRow]) -> dict[str, list[Runs]]:
     for (dataset, role, student, loss, augmenter), by_unit in sorted(
         grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] != "teacher", kv[0][2:])
     ):
-        label = TEACHER_MARK if role == "teacher" else f"{student} / {loss} / {augmenter}"
+        label = entry_label(role, student, loss, augmenter)
         if teacher_blind(by_unit, np.array_equal):  # the same run under each teacher: once
             by_unit = one_per_seed(by_unit)
         out[dataset].append(Runs(label, by_unit))

@@ -149,6 +149,11 @@ def verdict(student: Estimate, delta: Estimate | None, teacher: Estimate, chance
     return "undecided" if at_chance else "kept"
 
 
+def built(sets: Mapping[str, ProbeSetInfo]) -> list[str]:
+    """The probes whose sets could be built, in the paper's order."""
+    return [name for name in _ordered(sets) if sets[name].classes]
+
+
 def _ordered(sets: Mapping[str, ProbeSetInfo]) -> list[str]:
     """The paper's order (``QUESTIONS``'), then any other probe by name."""
     order = list(QUESTIONS)
@@ -188,7 +193,7 @@ def probe_section(
     against its teacher, and the teacher's accuracy by layer. ``entries``: teacher first."""
     out = [f"### {dataset}: probing", ""]
     empty = [sets[name] for name in _ordered(sets) if not sets[name].classes]
-    probes = [name for name in _ordered(sets) if sets[name].classes and all(
+    probes = [name for name in built(sets) if all(
         name in r["scores"] for e in entries for r in e.runs.values())]  # fmt: skip
     if not entries or not probes:
         return [*out, "No probe results: no probed model, or no probe set could be built.", ""]

@@ -10,7 +10,7 @@ import numpy as np
 from distill_bench.analysis.errors import softmax_top, teacher_errors
 from distill_bench.analysis.page import Evaluation, analysis_markdown, entry_runs
 from distill_bench.analysis.probe_plots import write_probe_plot
-from distill_bench.analysis.probes import QUESTIONS, probe_section, verdicts
+from distill_bench.analysis.probes import built, probe_section, verdicts
 from distill_bench.cli.common import console
 from distill_bench.cli.report import add_matrix_arguments, planned
 from distill_bench.execute.api import open_store
@@ -105,7 +105,7 @@ def probe_sections(found, usable, args) -> dict[str, list[str]]:
         plot = None
         if not args.no_plots and probes.entries:
             name = f"{found.matrix.name}-probes-{dataset}"
-            shown = [p for p in QUESTIONS if p in probes.sets and probes.sets[p].classes]
+            shown = built(probes.sets)
             chance = {p: probes.entries[0].majority(p) for p in shown}
             plot = "plots/" + write_probe_plot(
                 probes.entries, shown, chance, Path(args.results_dir) / "plots" / name
@@ -121,7 +121,7 @@ def print_verdicts(dataset: str, probes) -> None:
 
     if len(probes.entries) < 2:
         return
-    shown = [p for p in QUESTIONS if p in probes.sets and probes.sets[p].classes]
+    shown = built(probes.sets)
     chance = {p: probes.entries[0].majority(p) for p in shown}
     table = Table(title=f"{dataset}: probes against the teacher", title_justify="left")
     words = ("kept", "less", "more", "lost (at chance)", "undecided", "teacher at chance")

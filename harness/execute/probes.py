@@ -11,6 +11,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from distill_bench.analysis.page import entry_label
 from distill_bench.analysis.probes import ProbeRuns, ProbeSetInfo
 from distill_bench.execute.api import PlannedMatrix
 from distill_bench.plugin_api.errors import BenchError
@@ -82,7 +83,7 @@ def probe_jobs(planned: PlannedMatrix, rows: Sequence[ResultRow], config: ProbeC
             found = ("student", c.student_key, c.student.name)
         else:
             continue
-        label = TEACHER_MARK if r.role == "teacher" else f"{r.student} / {r.loss} / {r.augmenter}"
+        label = entry_label(r.role, r.student, r.loss, r.augmenter)
         entries.setdefault((r.dataset, label), {})[unit_of(r)] = found
         predictions.setdefault((r.dataset, label), {})[unit_of(r)] = r.metrics.get(
             "eval_predictions"
@@ -98,13 +99,13 @@ def probe_jobs(planned: PlannedMatrix, rows: Sequence[ResultRow], config: ProbeC
         for unit in _spread(list(by_unit), config.runs):
             stage, model_key, component = by_unit[unit]
             key = results_key(sets[dataset], model_key, config)
-            cached = planned.cache.get("probe", key) is not None
+            cached = planned.cache.exists("probe", key)  # no checksums: planning only looks
             jobs.append(
                 ProbeJob(
                     dataset, label, unit, stage, model_key, component, sets[dataset], key, cached
                 )
             )
-    sets_cached = {d: planned.cache.get("probe_sets", k) is not None for d, k in sets.items()}
+    sets_cached = {d: planned.cache.exists("probe_sets", k) for d, k in sets.items()}
     return ProbePlan(tuple(jobs), sets, sets_cached, skipped)
 
 
@@ -116,8 +117,12 @@ def run_probes(
     # spaCy and the classifiers' torch load here, only when probes run: planning stays light
     from distill_bench.stages.probe.stage import probe_scores, probe_sets
 
-    for job in plan.jobs:  # before any work: a model evicted from the cache stops the run here
-        if not job.cached and planned.cache.get(job.stage, job.model_key) is None:
+    # each model a probe still needs, checked once and before any work: one evicted from
+    # the cache stops the run here (a cached probe needs no model)
+    models = {}
+    for job in (j for j in plan.jobs if not j.cached):
+        models[job] = planned.cache.get(job.stage, job.model_key)
+        if models[job] is None:
             raise BenchError(
                 f"{job.dataset} | {job.entry} (seeds {job.unit}): its {job.stage} stage "
                 f"{job.model_key} is no longer in the cache; re-run the matrix to probe it"
@@ -132,10 +137,9 @@ def run_probes(
         sets = probe_sets(planned.cache, key, texts, config, progress)
         runs: dict[str, dict] = {}
         for job in jobs:
-            entry = planned.cache.get(job.stage, job.model_key)
             if not job.cached:
                 progress.log(f"probing {job.dataset} | {job.entry} (seeds {job.unit})")
-            load = functools.partial(_forward, planned, job, entry, config.max_length)
+            load = functools.partial(_forward, planned, job, models.get(job), config.max_length)
             scores = probe_scores(planned.cache, job.key, sets, load, config, progress)
             runs.setdefault(job.entry, {})[job.unit] = scores
         infos = {
