@@ -8,16 +8,13 @@ teacher), so the interval covers both models' seed noise."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from distill_bench.report.stats import CROSSED, EXAMPLES, Estimate, Unit
-from distill_bench.report.student_t import t_quantile
+from distill_bench.report.stats import CROSSED, EXAMPLES, Estimate, Unit, satterthwaite
 
-Z95 = 1.959964  # one run: a normal interval over the test examples
 INTERVALS = (
     "95% intervals cover the runs and the probe's test examples (the runs' spread and the "
     "test set's binomial noise, added once as every run reads the same test set; t with "
@@ -92,17 +89,15 @@ def _binomial(accuracy: float, n: int) -> float:
 
 def _crossed(values: Sequence[float], test_var: float, examples: int, paired=False) -> Estimate:
     """The mean over runs, its 95% interval covering the runs' spread and the probe's test
-    examples (one draw every run shares, so its variance adds once): t with Satterthwaite's
-    degrees of freedom (the test noise's variance is known: infinitely many), a normal
-    quantile for one run or no spread."""
+    examples (one draw every run shares, so its variance adds once; ``report.stats``'s
+    Satterthwaite interval, as the leaderboards' cells)."""
     x = np.asarray(values, dtype=np.float64)
     n = len(x)
-    spread = x.var(ddof=1) / n if n > 1 else 0.0
-    df = (spread + test_var) ** 2 / (spread**2 / (n - 1)) if spread > 0 else math.inf
-    half = (t_quantile(0.975, df) if df < 1e6 else Z95) * math.sqrt(spread + test_var)
     mean = float(x.mean())
+    spread = x.var(ddof=1) / n if n > 1 else 0.0
+    low, high = satterthwaite(mean, spread, n - 1, test_var)
     return Estimate(
-        mean, float(x.std(ddof=1)) if n > 1 else None, mean - half, mean + half, n, paired,
+        mean, float(x.std(ddof=1)) if n > 1 else None, low, high, n, paired,
         CROSSED if n > 1 else EXAMPLES, examples=examples,
     )  # fmt: skip
 

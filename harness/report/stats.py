@@ -300,14 +300,7 @@ def crossed(
         independent = float(np.concatenate(apart).var(ddof=1))
     v_examples = shared if m == 1 else max(0.0, (shared - independent) * m / (m - 1))
 
-    variance = v_seed + v_examples
-    if variance <= 0:
-        low = high = mean
-    else:
-        # Satterthwaite: the seed part has df_seed degrees of freedom, the example part many
-        df = variance**2 / (v_seed**2 / df_seed) if v_seed > 0 else math.inf
-        half = t_quantile(0.5 + confidence / 2, df) * math.sqrt(variance)
-        low, high = mean - half, mean + half
+    low, high = satterthwaite(mean, v_seed, df_seed, v_examples, confidence)
     p_value, test = paired_p_value(a, b, units) if b is not None else (None, "")
     return Estimate(
         mean=mean,
@@ -322,6 +315,20 @@ def crossed(
         p_value=p_value,
         test=test,
     )
+
+
+def satterthwaite(
+    mean: float, v_seed: float, df_seed: float, v_known: float, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """``mean`` -+ t * sqrt(v_seed + v_known): a variance estimated from seeds (``df_seed``
+    degrees of freedom) plus one known (the evaluation examples': infinitely many), t on
+    Satterthwaite's degrees of freedom. No variance at all: the point."""
+    variance = v_seed + v_known
+    if variance <= 0:
+        return mean, mean
+    df = variance**2 / (v_seed**2 / df_seed) if v_seed > 0 else math.inf
+    half = t_quantile(0.5 + confidence / 2, df) * math.sqrt(variance)
+    return mean - half, mean + half
 
 
 def paired_p_value(
