@@ -192,7 +192,8 @@ def write_plots(
     for suffix, caption, x, y, xlabel, ylabel, frontier, bars in FIGURES:
         if all(y(e) is None for entries in boards.values() for e in entries):
             continue  # e.g. retention from rows written before chance levels were stored
-        fig, axes = plt.subplots(1, len(boards), figsize=(5.5 * len(boards), 4.2), squeeze=False)
+        width = max(5.5 * len(boards), 7.0)  # one panel: wide enough for the caption
+        fig, axes = plt.subplots(1, len(boards), figsize=(width, 4.2), squeeze=False)
         for ax, (dataset, entries) in zip(axes[0], boards.items(), strict=True):
             first = entries[0]
             metric = f"{METRIC_LABELS.get(first.metric, first.metric)} ({first.eval_split})"
