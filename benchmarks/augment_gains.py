@@ -33,9 +33,11 @@ def main() -> None:
     print("| --- | --- | --- | ---: | ---: | --- |")
     for student in sorted({s for s, _ in cells}):
         for mine, theirs in COMPARED:
-            gain = crossed(
-                predictions_of(cells[student, mine]), predictions_of(cells[student, theirs])
-            )
+            a, b = predictions_of(cells[student, mine]), predictions_of(cells[student, theirs])
+            gain = crossed(a, b) if a and b else None
+            if gain is None:  # a cell missing, or rows without per-example predictions
+                print(f"| {student} | {mine} | {theirs} | no paired predictions | | |")
+                continue
             p = "<1e-4" if gain.p_value < 1e-4 else f"{gain.p_value:.2g}"
             print(
                 f"| {student} | {mine} | {theirs} | {gain.mean:+.1f} "
