@@ -23,12 +23,11 @@ from distill_bench.analysis.errors import (
 )
 from distill_bench.plugin_api.metrics import METRICS, accuracy
 from distill_bench.plugin_api.pairs import shown
-from distill_bench.report.entries import TEACHER_MARK
+from distill_bench.report.entries import BASELINE_LOSS, TEACHER_MARK
 from distill_bench.report.seeds import unit_of
 from distill_bench.report.stats import Estimate, one_per_seed, teacher_blind
 from distill_bench.store.results import ResultRow
 
-BASELINE = "ce-hard"
 # CoLA's dev.tsv is in_domain_dev.tsv (527 sentences) followed by out_of_domain_dev.tsv (516)
 COLA_IN_DOMAIN, COLA_OUT_OF_DOMAIN = 527, 516
 
@@ -188,13 +187,13 @@ def _confusions(gold, students: list[Runs], names) -> list[str]:
     out = []
     for runs in students:
         student, loss, augmenter = runs.label.split(" / ")
-        base = by_label.get(f"{student} / {BASELINE} / {augmenter}")
-        if base is None or loss == BASELINE:
+        base = by_label.get(entry_label("student", student, BASELINE_LOSS, augmenter))
+        if base is None or loss == BASELINE_LOSS:
             continue
         changes = confusion_changes(gold, base, runs, names)
         if changes:
-            out += [f"#### {runs.label} against {BASELINE}", ""]
-            out += _table(["confusion (gold -> predicted)", BASELINE, loss],
+            out += [f"#### {runs.label} against {BASELINE_LOSS}", ""]
+            out += _table(["confusion (gold -> predicted)", BASELINE_LOSS, loss],
                           [[c, f"{b:.1f}", f"{a:.1f}"] for c, b, a in changes])  # fmt: skip
     return (
         ["### Confusions distillation fixes and adds (mean count per run)", ""] + out if out else []

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from distill_bench.analysis.page import entry_label
+from distill_bench.report.entries import BASELINE_LOSS, VIA
 from distill_bench.report.stats import CROSSED, EXAMPLES, Estimate, Unit, satterthwaite
 
 INTERVALS = (
@@ -254,16 +256,13 @@ def _versus_section(teacher, students, probes, chance) -> list[str]:
     return [*out, ""]
 
 
-BASELINE_LOSS = "ce-hard"
-
-
 def baseline_of(entry: str, entries: Sequence[str]) -> str | None:
     """The same student (without its assistant) and augmenter trained on gold labels:
     ``mlp via minilm-3l / kd-soft / none`` -> ``mlp / ce-hard / none``, if it is there."""
-    parts = entry.split(" / ")
+    parts = entry.split(" / ")  # entry_label's "student / loss / augmenter"
     if len(parts) != 3 or parts[1] == BASELINE_LOSS:
         return None
-    found = f"{parts[0].split(' via ')[0]} / {BASELINE_LOSS} / {parts[2]}"
+    found = entry_label("student", parts[0].split(VIA)[0], BASELINE_LOSS, parts[2])
     return found if found in entries else None
 
 
