@@ -1,0 +1,34 @@
+"""A study page quotes the gains its script prints from the committed rows: every gain and
+interval `benchmarks.augment_gains` prints appears on the page
+that reads them, as the page says."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import augment_gains
+
+ROOT = Path(__file__).resolve().parents[2]
+GAIN = re.compile(r"\| ([+-]\d+\.\d \[[+-]\d+\.\d, [+-]\d+\.\d\]) \|")
+
+STUDIES = [
+    (augment_gains, "augment-sst2", "augment.md", 6),  # 2 students x 3 comparisons
+]
+
+
+@pytest.mark.parametrize(
+    ("script", "matrix", "page", "n_gains"), STUDIES, ids=[s[2] for s in STUDIES]
+)
+def test_study_page_quotes_its_gains(script, matrix, page, n_gains, monkeypatch, capsys):
+    rows = ROOT / "results" / "leaderboards" / f"{matrix}.rows.json"
+    monkeypatch.setattr(sys, "argv", [script.__name__, "--rows", str(rows)])
+    script.main()
+    gains = GAIN.findall(capsys.readouterr().out)
+    assert len(gains) == n_gains, gains
+    text = (ROOT / "results" / "studies" / page).read_text()
+    missing = [g for g in gains if g not in text]
+    assert not missing, f"{page} does not quote {missing}"
