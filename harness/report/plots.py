@@ -14,7 +14,7 @@ links the PNGs.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from distill_bench.plugin_api.errors import BenchError
@@ -117,16 +117,19 @@ FIGURES = (
 _MARKERS = "os^DvP*X"
 
 
-def _label(e: Entry) -> str:
-    return "teacher" if e.role == "teacher" else f"{e.student}"
+def student_colours(entries: Iterable[Entry]) -> dict[str, str]:
+    """One colour per student across every panel of a figure, so a student keeps its
+    colour from one dataset to the next."""
+    students = sorted({e.student for e in entries if e.role == "student"})
+    return {s: f"C{i % 10}" for i, s in enumerate(students)}
 
 
 def _panel(
-    ax, entries: Sequence[Entry], x, y, frontier, xlabel: str, ylabel: str, title: str, bars
-):
+    ax, entries: Sequence[Entry], x, y, frontier, xlabel: str, ylabel: str, title: str, bars,
+    colours: dict[str, str],
+):  # fmt: skip
     students = sorted({e.student for e in entries if e.role == "student"})
     losses = sorted({e.loss for e in entries if e.role == "student"})
-    colours = {s: f"C{i % 10}" for i, s in enumerate(students)}
     points = [(e, x(e), y(e)) for e in entries if x(e) is not None and y(e) is not None]
     for e, px, py in points:
         interval = bars(e)
@@ -189,6 +192,7 @@ def write_plots(
     plt = pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    colours = student_colours(e for entries in boards.values() for e in entries)
     for suffix, caption, x, y, xlabel, ylabel, frontier, bars in FIGURES:
         if all(y(e) is None for entries in boards.values() for e in entries):
             continue  # e.g. retention from rows written before chance levels were stored
@@ -197,7 +201,10 @@ def write_plots(
         for ax, (dataset, entries) in zip(axes[0], boards.items(), strict=True):
             first = entries[0]
             metric = f"{METRIC_LABELS.get(first.metric, first.metric)} ({first.eval_split})"
-            _panel(ax, entries, x, y, frontier, xlabel, ylabel.format(metric=metric), dataset, bars)
+            _panel(
+                ax, entries, x, y, frontier, xlabel, ylabel.format(metric=metric), dataset,
+                bars, colours,
+            )  # fmt: skip
         fig.suptitle(caption, fontsize=11)
         fig.tight_layout()
         save_figure(plt, fig, out_dir / f"{stem}-{suffix}", svg)

@@ -71,3 +71,30 @@ def test_every_figure_draws_each_points_interval(tmp_path):
         low, high = bars(student)
         assert low <= y(student) <= high, suffix
     write_plots(rows, tmp_path, "below-chance")  # draws without a negative error bar
+
+
+def test_a_student_keeps_its_colour_across_panels(tmp_path, monkeypatch):
+    """The CoLA panel has a student the SST-2 panel lacks: colours still come from one map
+    for the whole figure, so the MLP is the same colour in both panels."""
+    from distill_bench.report import plots
+
+    seen = []
+    panel = plots._panel
+
+    def recording(ax, entries, *args):
+        students = {e.student for e in entries if e.role == "student"}
+        seen.append({s: args[-1][s] for s in students})
+        return panel(ax, entries, *args)
+
+    monkeypatch.setattr(plots, "_panel", recording)
+    rows = [
+        row("teacher", "", 0.90, measurements(4_000_000, 100.0, p50=8.0)),
+        row("student", "mlp", 0.80, measurements(1_000_000, 1000.0, p50=0.5)),
+        row("teacher", "", 0.50, measurements(4_000_000, 100.0, p50=8.0), dataset="cola"),
+        row("student", "bilstm", 0.30, measurements(2_000_000, 500.0, p50=1.0), dataset="cola"),
+        row("student", "mlp", 0.20, measurements(1_000_000, 1000.0, p50=0.5), dataset="cola"),
+    ]
+    write_plots(rows, tmp_path, "two-panels")
+    assert len(seen) >= 2
+    assert {panel["mlp"] for panel in seen} == {seen[0]["mlp"]}
+    assert seen[0]["mlp"] != next(p["bilstm"] for p in seen if "bilstm" in p)
