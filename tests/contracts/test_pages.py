@@ -22,12 +22,6 @@ from distill_bench.store.rows_file import ROWS_SUFFIX, read_rows_file
 ROOT = Path(__file__).resolve().parents[2]
 LEADERBOARDS = ROOT / "results" / "leaderboards"
 PAGES = sorted(LEADERBOARDS.glob("*.md"))
-# Pages rendered before rows files existed (issue 16): their rows were never committed and
-# the machines that held them are gone, so they re-render only by re-running their matrix.
-# All are single-seed pages without intervals or stars. A page leaves this list when its
-# matrix is re-run (the test below fails once its rows file exists).
-WITHOUT_ROWS = {"intent"}
-INTERVAL = re.compile(r"\[[+-]?\d+\.\d, [+-]?\d+\.\d\]")
 GAIN = re.compile(r"([+-]\d+\.\d) \[([+-]\d+\.\d+), ([+-]\d+\.\d+)\]( \*)?")
 
 
@@ -39,11 +33,9 @@ def registry():
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
 def test_page_is_what_its_rows_render(page, registry, monkeypatch):
     rows_file = page.with_name(page.stem + ROWS_SUFFIX)
-    if page.stem in WITHOUT_ROWS:
-        assert not rows_file.exists(), f"{page.stem} has a rows file now: drop it from WITHOUT_ROWS"
-        tables = [line for line in page.read_text().splitlines() if line.startswith("|")]
-        assert not any(INTERVAL.search(line) for line in tables), f"{page.name}: an interval"
-        return
+    # every page carries its rows (the last pages without, rendered before rows files
+    # existed, were re-run on 2026-11-30): a page nobody can re-render is not committed
+    assert rows_file.exists(), f"{page.name}: no {rows_file.name} beside it to re-render it from"
     matrix_name, rows = read_rows_file(rows_file)
     assert matrix_name == page.stem
     text = page.read_text()
