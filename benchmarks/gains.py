@@ -9,10 +9,11 @@ the page quotes what the script prints."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from distill_bench.report.columns import gain_text, p_text
+from distill_bench.report.entries import seed_groups
 from distill_bench.report.seeds import predictions_of
 from distill_bench.report.stats import crossed
 from distill_bench.store.results import ResultRow
@@ -23,6 +24,7 @@ class Cell:
     """One cell of a matrix, every seed of it."""
 
     dataset: str
+    teacher: str
     student: str
     loss: str
     augmenter: str
@@ -32,18 +34,19 @@ class Cell:
 
 
 def cells_of(rows: Iterable[ResultRow]) -> dict[Cell, list[ResultRow]]:
-    """The rows of every student cell that ran, by cell."""
-    cells: dict[Cell, list[ResultRow]] = defaultdict(list)
-    for row in rows:
-        if row.role == "student" and row.status == "ok":
-            cells[Cell(row.dataset, row.student, row.loss, row.augmenter)].append(row)
-    return cells
+    """The rows of every student cell that ran, by cell: the leaderboard's own groups."""
+    return {
+        Cell(dataset, teacher, student, loss, augmenter): group
+        for (dataset, role, teacher, student, loss, augmenter), group in seed_groups(rows).items()
+        if role == "student"
+    }
 
 
 def gain_table(rows: Iterable[ResultRow], pairs: Sequence[tuple[Cell, Cell]]) -> list[str]:
     """A markdown table: for each (cell, against) pair, the cell's score minus the other's,
-    its interval over seeds and examples, the paired p-value and what the interval covers.
-    A pair without paired per-example predictions (a cell missing, or old rows) says so."""
+    its interval over seeds and examples, the paired p-value and what the interval covers,
+    each written as the leaderboard writes it (a "*" where the interval excludes 0). A pair
+    without paired per-example predictions (a cell missing, or old rows) says so."""
     cells = cells_of(rows)
     lines = ["| cell | against | gain [95% CI] | p | covers |", "| --- | --- | ---: | ---: | --- |"]
     for mine, theirs in pairs:
@@ -52,10 +55,8 @@ def gain_table(rows: Iterable[ResultRow], pairs: Sequence[tuple[Cell, Cell]]) ->
         if gain is None:
             lines.append(f"| {mine.label()} | {theirs.label()} | no paired predictions | | |")
             continue
-        p = "<1e-4" if gain.p_value < 1e-4 else f"{gain.p_value:.2g}"
         lines.append(
-            f"| {mine.label()} | {theirs.label()} | {gain.mean:+.1f} "
-            f"[{gain.low:+.1f}, {gain.high:+.1f}] | {p} | {gain.n} seeds x "
-            f"{gain.examples} examples |"
+            f"| {mine.label()} | {theirs.label()} | {gain_text(gain)} | {p_text(gain)} "
+            f"| {gain.covers} |"
         )
     return lines

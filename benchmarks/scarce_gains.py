@@ -19,7 +19,7 @@ from distill_bench.store.rows_file import read_rows_file
 
 from benchmarks.gains import Cell, gain_table
 
-STUDENT = "bilstm"
+STUDENT, TEACHER = "bilstm", "minilm-l6"
 UNLABELLED = "rest-of-train"
 TWICE = (("sst2-1k", "sst2-2k"), ("sst2-5k", "sst2-10k"))
 ARMS = ("sst2-1k", "sst2-2k", "sst2-5k", "sst2-10k")
@@ -27,10 +27,10 @@ ARMS = ("sst2-1k", "sst2-2k", "sst2-5k", "sst2-10k")
 
 def pairs() -> list[tuple[Cell, Cell]]:
     def distilled(arm: str, augmenter: str = UNLABELLED) -> Cell:
-        return Cell(arm, STUDENT, "kd-soft", augmenter)
+        return Cell(arm, TEACHER, STUDENT, "kd-soft", augmenter)
 
     def gold(arm: str) -> Cell:
-        return Cell(arm, STUDENT, "ce-hard", "none")
+        return Cell(arm, TEACHER, STUDENT, "ce-hard", "none")
 
     against_twice = [(distilled(n), gold(twice)) for n, twice in TWICE]
     unlabelled_part = [(distilled(arm), distilled(arm, "none")) for arm in ARMS]

@@ -61,7 +61,7 @@ def _interval(e: Estimate | None) -> str:
     return "" if e is None or e.low is None else f"[{e.low:.1f}, {e.high:.1f}]"
 
 
-def _p_text(g: Estimate | None) -> str:
+def p_text(g: Estimate | None) -> str:
     if g is None or g.p_value is None:
         return ""
     return f"{g.p_value:.2g}" if g.p_value >= 1e-4 else "<1e-4"
@@ -171,7 +171,7 @@ COLUMNS: dict[str, Column] = {
             "gain_p",
             "gain p",
             lambda e: e.gain.p_value if e.gain else None,
-            lambda e: _p_text(e.gain),
+            lambda e: p_text(e.gain),
         ),
         _col("pct_teacher", "% of teacher", lambda e: e.pct_teacher),
         _col("retention", "% of teacher above chance", lambda e: e.retention),
