@@ -30,7 +30,12 @@ def noisy_teacher(options):
 
 def ce_hard(options):
     def loss(student_out, batch):
-        return F.cross_entropy(student_out["logits"], batch.labels, ignore_index=-100)
+        logits = student_out["logits"]
+        if not bool((batch.labels != -100).any()):
+            # a batch of unlabelled transfer text (a staged loss's gold-label part): nothing
+            # to learn here, where cross-entropy over no targets would be NaN
+            return logits.sum() * 0.0
+        return F.cross_entropy(logits, batch.labels, ignore_index=-100)
 
     return loss
 

@@ -401,3 +401,18 @@ def test_registering_the_losses_does_not_import_the_torch_classes():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_ce_hard_on_a_batch_without_gold_labels_is_zero_not_nan():
+    # a staged loss's last part (XtremeDistil's gold labels) meets batches of unlabelled
+    # transfer text: they must add nothing, not stop training with a NaN loss
+    student = randn(3, C, seed=0, grad=True)
+    loss = build_loss("ce-hard")({"logits": student}, batch(randn(3, C, seed=1)))
+    loss.backward()
+    assert loss.item() == 0.0 and torch.equal(student.grad, torch.zeros_like(student))
+    labelled = batch(randn(3, C, seed=1))
+    labelled.labels = torch.tensor([1, IGNORE, 3])
+    torch.testing.assert_close(
+        build_loss("ce-hard")({"logits": student}, labelled),
+        F.cross_entropy(student[[0, 2]], labelled.labels[[0, 2]]),
+    )
