@@ -33,8 +33,9 @@ def print_plan(plan, cache, statuses: dict[str, str], out) -> None:
     out.print(f"matrix {plan.matrix.name} ({plan.matrix.path})", style="bold")
     out.print(
         f"{len(plan.cells)} cells + {len(plan.teacher_rows)} teacher rows; "
-        f"{len(plan.dropped)} dropped as incompatible; pre-flight passed (extras, data "
-        "files, teachers)"
+        f"{len(plan.dropped)} dropped as incompatible; "
+        + (f"{plan.excluded} excluded by the matrix; " if plan.excluded else "")
+        + "pre-flight passed (extras, data files, teachers)"
     )
     out.print("\nshared stages", style="bold")
     for stage in plan.stages:

@@ -9,6 +9,8 @@
     seeds = [0]
     teacher_seeds = [0, 1, 2]           # optional: students of every seed from each teacher
 
+    exclude = [{loss = "kd-soft", student = "mlp"}]    # optional: cells left out of the product
+
     [assistants]                        # optional: mlp also learns from the bilstm-64 student
     mlp = {student = "bilstm-64", loss = "kd-soft"}   # (its kd-soft cell) instead of the teacher
 
@@ -35,6 +37,7 @@ from typing import Any
 
 # Budget and MeasureConfig live in settings.py beside their ranges; stages and plugins
 # import them from here (a teacher's finetune receives the Budget), so they stay exported.
+from distill_bench.matrix.exclude import Exclusion, parse_exclusions
 from distill_bench.matrix.settings import ANNOTATE_PRECISIONS as ANNOTATE_PRECISIONS
 from distill_bench.matrix.settings import MEASURE_VARIANTS as MEASURE_VARIANTS
 from distill_bench.matrix.settings import SEED_BOUNDS, check_settings
@@ -82,6 +85,7 @@ class Matrix:
     # None: [budget].teacher_seed decides (one teacher, or one per student seed).
     teacher_seeds: tuple[int, ...] | None = None
     assistants: tuple[Assistant, ...] = ()
+    exclude: tuple[Exclusion, ...] = ()  # cells of the product not planned (exclude.py)
 
     def teacher_seed_choices(self) -> tuple[int | None, ...]:
         """The teacher seeds cells are planned over; (None,): one per student seed."""
@@ -224,7 +228,7 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
     except tomllib.TOMLDecodeError as exc:
         raise BenchError(f"{path}: malformed TOML: {exc}") from None
     allowed = {*AXES, "name", "description", "budget", "measure", "options", "teacher_seeds"}
-    allowed.add("assistants")
+    allowed |= {"assistants", "exclude"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise BenchError(
@@ -284,6 +288,7 @@ def parse_matrix(text: str, path: str = "<matrix>") -> Matrix:
         ),
         description=str(raw.get("description", "")),
         assistants=_assistants(raw.get("assistants"), axes, path),
+        exclude=parse_exclusions(raw.get("exclude"), axes, path),
     )
 
 

@@ -778,3 +778,55 @@ def test_local_hf_teacher_depth_comes_from_its_config(builtin, tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     assert spec.depth({"model": str(tmp_path)}) is None  # the pre-flight reports a bad folder
     assert builtin.get("teachers", "minilm-l6").depth({}) == 6
+
+
+# --- exclude: cells of the product left out ----------------------------------------------------
+
+EXCLUDE_AXES = {
+    "datasets": ["sst2"],
+    "teachers": ["minilm-l6"],
+    "students": ["mlp", "bilstm"],
+    "losses": ["ce-hard", "kd-soft", "mse-logits"],
+    "augmenters": ["none"],
+    "seeds": [0, 1],
+}
+
+
+def excluded_plan(registry, exclude: str):
+    text = f"exclude = {exclude}\n" + matrix_text(axes=EXCLUDE_AXES)
+    return make_plan(parse_matrix(text, "plan.toml"), registry, "local:abc")
+
+
+def test_exclude_leaves_out_the_cells_matching_every_named_axis(builtin):
+    plan = excluded_plan(builtin, '[{loss = ["kd-soft", "mse-logits"], student = "mlp"}]')
+    kept = {(c.student.name, c.loss.name) for c in plan.cells}
+    assert kept == {("mlp", "ce-hard"), ("bilstm", "ce-hard"), ("bilstm", "kd-soft"),
+                    ("bilstm", "mse-logits")}  # fmt: skip
+    assert len(plan.cells) == 8 and plan.excluded == 4 and plan.dropped == ()
+    # the kept cells are the full matrix's own: excluding a cell changes no other key
+    full = make_plan(parse_matrix(matrix_text(axes=EXCLUDE_AXES), "plan.toml"), builtin, "local:abc")
+    assert {c.key for c in plan.cells} <= {c.key for c in full.cells}
+
+
+def test_several_exclude_rules_each_leave_out_their_cells(builtin):
+    plan = excluded_plan(builtin, '[{loss = "kd-soft"}, {student = "bilstm", loss = "ce-hard"}]')
+    kept = {(c.student.name, c.loss.name) for c in plan.cells}
+    assert kept == {("mlp", "ce-hard"), ("mlp", "mse-logits"), ("bilstm", "mse-logits")}
+
+
+@pytest.mark.parametrize(
+    ("exclude", "message"),
+    [
+        ('[{loss = "kd-sfot"}]', "exclude[0].loss: 'kd-sfot' is no entry of losses (ce-hard, kd-soft, mse-logits)"),
+        ('[{losses = "kd-soft"}]', "exclude[0]: unknown key 'losses' (expected: dataset, teacher,"),
+        ('[{loss = []}]', "exclude[0].loss: expected an entry name or a list of them"),
+        ('{loss = "kd-soft"}', "exclude must be a list of tables like"),
+        ('[{}]', "exclude must be a list of tables like"),
+        ('[{loss = ["ce-hard", "kd-soft", "mse-logits"]}]', "exclude leaves out every cell (12)"),
+    ],
+)
+def test_exclude_errors_name_the_rule_and_what_was_expected(builtin, exclude, message):
+    with pytest.raises(BenchError) as info:
+        excluded_plan(builtin, exclude)
+    text = str(info.value)
+    assert text.startswith("plan.toml: ") and message in text and "\n" not in text, text

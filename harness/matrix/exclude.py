@@ -1,0 +1,67 @@
+"""``exclude``: cells of the cartesian product a matrix leaves out, as in a CI matrix.
+
+    exclude = [
+        {loss = ["kd-soft", "stagewise"], augmenter = "none"},   # distil on unlabelled text only
+    ]
+
+Each rule names entries of some axes (one name or a list); a cell matching every axis a rule
+names is not planned. Names are checked against the matrix's entries, so a typo is an error,
+not a silently kept cell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from distill_bench.plugin_api.errors import BenchError
+
+AXIS_OF = {  # a rule's key -> the matrix axis whose entry names it takes
+    "dataset": "datasets",
+    "teacher": "teachers",
+    "student": "students",
+    "loss": "losses",
+    "augmenter": "augmenters",
+}
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """One rule: for each named axis, the entry names it matches."""
+
+    names: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def matches(self, cell: dict[str, str]) -> bool:
+        """Whether a cell, given as {axis key: entry name}, is excluded by this rule."""
+        return all(cell[key] in names for key, names in self.names)
+
+
+def parse_exclusions(raw: Any, axes: dict[str, tuple], path: str) -> tuple[Exclusion, ...]:
+    """The ``exclude`` list of a matrix file, every name checked against ``axes``."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(rule, dict) and rule for rule in raw):
+        raise BenchError(
+            f"{path}: exclude must be a list of tables like {{loss = \"kd-soft\", "
+            f"augmenter = \"none\"}}, got {raw!r}"
+        )
+    rules = []
+    for i, rule in enumerate(raw):
+        where = f"{path}: exclude[{i}]"
+        names = []
+        for key, value in rule.items():
+            if key not in AXIS_OF:
+                raise BenchError(f"{where}: unknown key {key!r} (expected: {', '.join(AXIS_OF)})")
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, list) or not values or not all(
+                isinstance(v, str) for v in values
+            ):
+                raise BenchError(f"{where}.{key}: expected an entry name or a list of them")
+            known = [e.name for e in axes[AXIS_OF[key]]]
+            for v in values:
+                if v not in known:
+                    raise BenchError(
+                        f"{where}.{key}: {v!r} is no entry of {AXIS_OF[key]} ({', '.join(known)})"
+                    )
+            names.append((key, tuple(values)))
+        rules.append(Exclusion(tuple(names)))
+    return tuple(rules)
