@@ -10,11 +10,7 @@ the augmentation's part alone, which results/studies/augment.md reads."""
 
 from __future__ import annotations
 
-import argparse
-
-from distill_bench.store.rows_file import read_rows_file
-
-from benchmarks.gains import Cell, gain_table
+from benchmarks.gains import Cell, print_gains
 
 COMPARED = (("tang", "none"), ("imdb-unsup", "none"), ("imdb-unsup", "tang"))
 LOSS = "mse-logits"  # the matrix's distillation loss
@@ -23,15 +19,12 @@ TEACHER = "minilm-l6"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="results/leaderboards/augment-sst2.rows.json")
-    args = parser.parse_args()
     pairs = [
         (Cell("sst2", TEACHER, student, LOSS, mine), Cell("sst2", TEACHER, student, LOSS, theirs))
         for student in STUDENTS
         for mine, theirs in COMPARED
     ]
-    print("\n".join(gain_table(read_rows_file(args.rows)[1], pairs)))
+    print_gains(__doc__, "augment-sst2", pairs)
 
 
 if __name__ == "__main__":

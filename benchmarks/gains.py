@@ -9,6 +9,7 @@ the page quotes what the script prints."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from distill_bench.report.entries import seed_groups
 from distill_bench.report.seeds import predictions_of
 from distill_bench.report.stats import crossed
 from distill_bench.store.results import ResultRow
+from distill_bench.store.rows_file import read_rows_file
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,12 @@ def gain_table(rows: Iterable[ResultRow], pairs: Sequence[tuple[Cell, Cell]]) ->
             f"| {gain.covers} |"
         )
     return lines
+
+
+def print_gains(doc: str, matrix: str, pairs: Sequence[tuple[Cell, Cell]]) -> None:
+    """A study script's command line: ``--rows`` (the matrix's committed rows file by
+    default), then the gain table of ``pairs`` on standard output."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--rows", default=f"results/leaderboards/{matrix}.rows.json")
+    args = parser.parse_args()
+    print("\n".join(gain_table(read_rows_file(args.rows)[1], pairs)))

@@ -13,11 +13,7 @@ seed it pairs student seed i of one arm with seed i of the other, which are inde
 
 from __future__ import annotations
 
-import argparse
-
-from distill_bench.store.rows_file import read_rows_file
-
-from benchmarks.gains import Cell, gain_table
+from benchmarks.gains import Cell, print_gains
 
 STUDENT, TEACHER = "bilstm", "minilm-l6"
 UNLABELLED = "rest-of-train"
@@ -38,10 +34,7 @@ def pairs() -> list[tuple[Cell, Cell]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="results/leaderboards/scarce-sst2.rows.json")
-    args = parser.parse_args()
-    print("\n".join(gain_table(read_rows_file(args.rows)[1], pairs())))
+    print_gains(__doc__, "scarce-sst2", pairs())
 
 
 if __name__ == "__main__":

@@ -11,11 +11,7 @@ questions are printed here, and results/studies/xtremedistil.md reads them."""
 
 from __future__ import annotations
 
-import argparse
-
-from distill_bench.store.rows_file import read_rows_file
-
-from benchmarks.gains import Cell, gain_table
+from benchmarks.gains import Cell, print_gains
 
 STUDENT, TEACHER = "bilstm-xtremedistil", "minilm-l6"
 UNLABELLED = "plus-unlabelled"
@@ -38,10 +34,7 @@ def pairs() -> list[tuple[Cell, Cell]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="results/leaderboards/xtremedistil-clinc.rows.json")
-    args = parser.parse_args()
-    print("\n".join(gain_table(read_rows_file(args.rows)[1], pairs())))
+    print_gains(__doc__, "xtremedistil-clinc", pairs())
 
 
 if __name__ == "__main__":
