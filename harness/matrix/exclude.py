@@ -41,8 +41,8 @@ def parse_exclusions(raw: Any, axes: dict[str, tuple], path: str) -> tuple[Exclu
         return ()
     if not isinstance(raw, list) or not all(isinstance(rule, dict) and rule for rule in raw):
         raise BenchError(
-            f"{path}: exclude must be a list of tables like {{loss = \"kd-soft\", "
-            f"augmenter = \"none\"}}, got {raw!r}"
+            f'{path}: exclude must be a list of tables like {{loss = "kd-soft", '
+            f'augmenter = "none"}}, got {raw!r}'
         )
     rules = []
     for i, rule in enumerate(raw):
@@ -52,8 +52,10 @@ def parse_exclusions(raw: Any, axes: dict[str, tuple], path: str) -> tuple[Exclu
             if key not in AXIS_OF:
                 raise BenchError(f"{where}: unknown key {key!r} (expected: {', '.join(AXIS_OF)})")
             values = [value] if isinstance(value, str) else value
-            if not isinstance(values, list) or not values or not all(
-                isinstance(v, str) for v in values
+            if (
+                not isinstance(values, list)
+                or not values
+                or not all(isinstance(v, str) for v in values)
             ):
                 raise BenchError(f"{where}.{key}: expected an entry name or a list of them")
             known = [e.name for e in axes[AXIS_OF[key]]]

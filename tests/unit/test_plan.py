@@ -804,7 +804,9 @@ def test_exclude_leaves_out_the_cells_matching_every_named_axis(builtin):
                     ("bilstm", "mse-logits")}  # fmt: skip
     assert len(plan.cells) == 8 and plan.excluded == 4 and plan.dropped == ()
     # the kept cells are the full matrix's own: excluding a cell changes no other key
-    full = make_plan(parse_matrix(matrix_text(axes=EXCLUDE_AXES), "plan.toml"), builtin, "local:abc")
+    full = make_plan(
+        parse_matrix(matrix_text(axes=EXCLUDE_AXES), "plan.toml"), builtin, "local:abc"
+    )
     assert {c.key for c in plan.cells} <= {c.key for c in full.cells}
 
 
@@ -817,11 +819,14 @@ def test_several_exclude_rules_each_leave_out_their_cells(builtin):
 @pytest.mark.parametrize(
     ("exclude", "message"),
     [
-        ('[{loss = "kd-sfot"}]', "exclude[0].loss: 'kd-sfot' is no entry of losses (ce-hard, kd-soft, mse-logits)"),
+        (
+            '[{loss = "kd-sfot"}]',
+            "exclude[0].loss: 'kd-sfot' is no entry of losses (ce-hard, kd-soft, mse-logits)",
+        ),
         ('[{losses = "kd-soft"}]', "exclude[0]: unknown key 'losses' (expected: dataset, teacher,"),
-        ('[{loss = []}]', "exclude[0].loss: expected an entry name or a list of them"),
+        ("[{loss = []}]", "exclude[0].loss: expected an entry name or a list of them"),
         ('{loss = "kd-soft"}', "exclude must be a list of tables like"),
-        ('[{}]', "exclude must be a list of tables like"),
+        ("[{}]", "exclude must be a list of tables like"),
         ('[{loss = ["ce-hard", "kd-soft", "mse-logits"]}]', "exclude leaves out every cell (12)"),
     ],
 )
