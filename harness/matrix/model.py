@@ -35,9 +35,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from distill_bench.matrix.exclude import Exclusion, parse_exclusions
+
 # Budget and MeasureConfig live in settings.py beside their ranges; stages and plugins
 # import them from here (a teacher's finetune receives the Budget), so they stay exported.
-from distill_bench.matrix.exclude import Exclusion, parse_exclusions
 from distill_bench.matrix.settings import ANNOTATE_PRECISIONS as ANNOTATE_PRECISIONS
 from distill_bench.matrix.settings import MEASURE_VARIANTS as MEASURE_VARIANTS
 from distill_bench.matrix.settings import SEED_BOUNDS, check_settings

@@ -243,7 +243,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
             helper = group.get((link.via, link.loss))
             for loss in axes["losses"]:
                 mine = group.get((link.student, loss.name))
-                if mine is None:  # dropped above, with its reason
+                if mine is None:  # dropped above with its reason, or excluded (and its chain)
                     continue
                 if TEACHER_LOGITS not in mine.profile.uses and not mine.profile.wants_features:
                     continue  # gold labels only (ce-hard): there is no teacher to replace
