@@ -11,28 +11,27 @@ not a silently kept cell."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.specs import SINGULAR
 
-AXIS_OF = {  # a rule's key -> the matrix axis whose entry names it takes
-    "dataset": "datasets",
-    "teacher": "teachers",
-    "student": "students",
-    "loss": "losses",
-    "augmenter": "augmenters",
-}
+if TYPE_CHECKING:
+    from distill_bench.matrix.components import Component
+
+AXIS_OF = {singular: kind for kind, singular in SINGULAR.items()}  # a rule's key -> its axis
 
 
 @dataclass(frozen=True)
 class Exclusion:
-    """One rule: for each named axis, the entry names it matches."""
+    """One rule: for each axis it names (its kind: "losses", ...), the entry names it matches."""
 
     names: tuple[tuple[str, tuple[str, ...]], ...]
 
-    def matches(self, cell: dict[str, str]) -> bool:
-        """Whether a cell, given as {axis key: entry name}, is excluded by this rule."""
-        return all(cell[key] in names for key, names in self.names)
+    def matches(self, *cell: Component) -> bool:
+        """Whether the cell made of these components (one per axis) is excluded by this rule."""
+        name_of = {c.kind: c.name for c in cell}
+        return all(name_of[kind] in names for kind, names in self.names)
 
 
 def parse_exclusions(raw: Any, axes: dict[str, tuple], path: str) -> tuple[Exclusion, ...]:
@@ -64,6 +63,6 @@ def parse_exclusions(raw: Any, axes: dict[str, tuple], path: str) -> tuple[Exclu
                     raise BenchError(
                         f"{where}.{key}: {v!r} is no entry of {AXIS_OF[key]} ({', '.join(known)})"
                     )
-            names.append((key, tuple(values)))
+            names.append((AXIS_OF[key], tuple(values)))
         rules.append(Exclusion(tuple(names)))
     return tuple(rules)

@@ -136,7 +136,7 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
     teacher_rows: dict[str, TeacherRow] = {}
     cells: list[Cell] = []
     dropped: list[Dropped] = []
-    excluded: set[str] = set()  # labels of cells the matrix's exclude leaves out
+    excluded = 0  # cells the matrix's exclude leaves out
 
     def add(kind: str, config: dict, deps: tuple[str, ...], label: str) -> str:
         key = content_key(kind, config, deps)
@@ -203,10 +203,10 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
                 dataset.name, teacher.name, student.name, loss.name, augmenter.name,
                 student_seed, teacher_seed if matrix.teacher_seeds else None,
             )  # fmt: skip
-            entry_names = {"dataset": dataset.name, "teacher": teacher.name,
-                           "student": student.name, "loss": loss.name, "augmenter": augmenter.name}  # fmt: skip
-            if any(rule.matches(entry_names) for rule in matrix.exclude):
-                excluded.add(label)
+            if any(
+                rule.matches(dataset, teacher, student, loss, augmenter) for rule in matrix.exclude
+            ):
+                excluded += 1
                 continue
             reason = pair_problem(registry, dataset, student, augmenter) or incompatibility(
                 registry, teacher, student, loss, augmenter
@@ -276,12 +276,12 @@ def make_plan(matrix: Matrix, registry: Registry, data_source: str = "") -> Plan
         reasons = "; ".join(f"{d.label}: {d.reason}" for d in dropped)
         raise BenchError(f"{where}: every cell is dropped: {reasons}")
     if not cells and excluded:
-        raise BenchError(f"{where}: exclude leaves out every cell ({len(excluded)})")
+        raise BenchError(f"{where}: exclude leaves out every cell ({excluded})")
     if not cells:  # only a Matrix built in code: the file format refuses empty axes
         raise BenchError(f"{where}: the matrix has no cells (an axis or the seeds are empty)")
     return Plan(
         matrix, tuple(stages.values()), tuple(teacher_rows.values()), tuple(cells), tuple(dropped),
-        data_source, len(excluded),
+        data_source, excluded,
     )  # fmt: skip
 
 
