@@ -1,7 +1,8 @@
 """The local executor: train on every core, then evaluate and measure one row at a time.
 
-With ``jobs`` > 1 a run has two phases. First a pool of worker processes, each with its
-share of the cores as torch threads, computes what the pending rows train: teacher
+With ``jobs`` > 1 a run has two phases. First a pool of worker processes, each stage with
+its share of the cores as torch threads (a stage alone, such as a matrix's one teacher,
+with all of them), computes what the pending rows train: teacher
 fine-tunes, transfer sets, annotation and features, and the students, each stage as soon
 as the ones it reads are done (teachers first: they take longest). No measurement runs
 meanwhile. Then this process computes the rows one at a time: every stage they read is in
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -50,24 +52,60 @@ def default_jobs() -> int:
     return 1 if torch.cuda.is_available() else max(1, os.cpu_count() or 1)
 
 
+def thread_shares(
+    ready: list[str], busy: list[int], cores: int, share: int
+) -> list[tuple[str, int]]:
+    """Which ready stages start now, each with its torch threads: a stage with nothing
+    running beside it and nothing else ready takes every core (a matrix's lone teacher
+    would otherwise fine-tune on one core while the others idle), and nothing starts beside
+    it (threads beyond the cores stall at OpenMP's barriers); otherwise each its share."""
+    if not ready or any(threads > share for threads in busy):
+        return []
+    if not busy and len(ready) == 1:
+        return [(ready[0], cores)]
+    return [(key, share) for key in ready]
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM to every worker: each stops its stage like Ctrl-C (see _start_worker)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
+
+
 _SETTINGS: WorkerSettings | None = None  # this worker process's settings
+_IN_STAGE = False  # whether this worker is computing a stage (see _interrupt)
 
 
-def _start_worker(settings: WorkerSettings, threads: int) -> None:
-    """A pool worker's start: its share of the cores, and the driver's plan."""
+def _start_worker(settings: WorkerSettings) -> None:
+    """A pool worker's start: the driver's plan, and a SIGTERM that stops the stage like
+    Ctrl-C (the cache then removes its scratch folder)."""
     global _SETTINGS
+    _SETTINGS = settings
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    if _IN_STAGE:  # stop the stage like Ctrl-C; the driver gets it as the stage's outcome
+        raise KeyboardInterrupt
+    raise SystemExit(0)  # an idle worker just leaves, without a traceback
+
+
+def _stage_in_worker(kind: str, item_key: str, threads: int) -> dict:
+    """Compute one stage of an item in a pool worker, on ``threads`` torch threads; its
+    output stays in the cache."""
+    global _IN_STAGE
     import torch
 
     torch.set_num_threads(threads)
-    _SETTINGS = settings
-
-
-def _stage_in_worker(kind: str, item_key: str) -> dict:
-    """Compute one stage of an item in a pool worker; its output stays in the cache."""
     runner, items = worker_runner(_SETTINGS)
     _, item = items[item_key]
     started = time.perf_counter()
-    outcome = counted(runner, lambda: runner.shared_stage(kind, item))
+    _IN_STAGE = True
+    try:
+        outcome = counted(runner, lambda: runner.shared_stage(kind, item))
+    finally:
+        _IN_STAGE = False
     outcome.pop("value", None)
     runner.ctx.memo.clear()  # the next wave reads from the cache; keep the worker small
     outcome["seconds"] = time.perf_counter() - started
@@ -96,28 +134,41 @@ class LocalExecutor:
     def _train(self, runner: Runner, units: dict[str, TrainingUnit]) -> None:
         """Every unit on the pool, each as soon as the stages it reads are done."""
         settings = worker_settings(runner, self.matrix_text, self.data_source)
-        threads = max(1, (os.cpu_count() or 1) // self.jobs)
-        runner.ctx.progress.log(f"training on {self.jobs} processes x {threads} threads")
+        cores = os.cpu_count() or 1
+        share = max(1, cores // self.jobs)
+        runner.ctx.progress.log(
+            f"training on {self.jobs} processes x {share} threads (a stage alone: {cores})"
+        )
         pool = ProcessPoolExecutor(
             self.jobs,
             mp_context=multiprocessing.get_context("spawn"),  # no forked torch threads
             initializer=_start_worker,
-            initargs=(settings, threads),
+            initargs=(settings,),
         )
-        waiting, running = dict(units), {}
+        waiting, running = dict(units), {}  # running: future -> (key, threads)
         try:
             while waiting or running:
+                ready = []
                 for key, unit in list(waiting.items()):
                     if any(k in runner.ctx.failed for k in unit.upstream):
                         del waiting[key]  # left to its rows, which fail with that stage
-                    elif not any(k in waiting or k in running.values() for k in unit.upstream):
-                        del waiting[key]
-                        running[pool.submit(_stage_in_worker, unit.kind, unit.item_key)] = key
+                    elif not any(
+                        k in waiting or k in (r for r, _ in running.values()) for k in unit.upstream
+                    ):
+                        ready.append(key)
+                busy = [threads for _, threads in running.values()]
+                for key, threads in thread_shares(ready, busy, cores, share):
+                    unit = waiting.pop(key)
+                    future = pool.submit(_stage_in_worker, unit.kind, unit.item_key, threads)
+                    running[future] = (key, threads)
                 if not running:  # nothing left that can start
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    self._collect(runner, units[running.pop(future)], future)
+                    self._collect(runner, units[running.pop(future)[0]], future)
+        except BaseException:  # Ctrl-C reaches the workers too; a SIGTERM sent to this
+            _terminate(pool)  # process alone (`kill PID`, a scheduler) would leave them training
+            raise
         finally:  # interrupted or failed: nothing keeps training for a run that is gone
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -114,6 +114,31 @@ def test_kill_during_student_training_then_resume(bench_env, slow_matrix, sig):
     assert scratch_dirs(cache, "student") == []  # the stale scratch was cleaned up
 
 
+def test_sigterm_to_a_pool_run_stops_its_workers(bench_env, slow_matrix):
+    """`kill PID` (a scheduler's preemption) reaches the driver alone, not its pool workers:
+    the run still stops within seconds of it, not when the students' stages would end, with
+    the workers gone, their scratch folders removed and the teacher they trained cached (a
+    pool run writes its rows after training, so none was written yet)."""
+    import psutil
+
+    cache, results = bench_env["cache"], bench_env["results"]
+    slow_matrix.write_text(slow_matrix.read_text().replace("student_epochs = 8", "student_epochs = 2000"))  # fmt: skip
+    child = bench(slow_matrix, results, "--jobs", "2")
+    wait_for(lambda: scratch_dirs(cache, "student"), what="student training to start")
+    workers = psutil.Process(child.pid).children(recursive=True)
+    assert workers
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("bench: interrupted")
+    assert "Traceback" not in err
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
+    assert scratch_dirs(cache, "student") == []
+    assert not any((cache / "student").glob("[!.]*/manifest.json"))
+    assert any((cache / "teacher").glob("[!.]*/manifest.json"))
+
+
 CHILD_WRITER = """
 import sys, time
 from pathlib import Path

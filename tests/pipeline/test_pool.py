@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from distill_bench.execute.local import default_jobs
+from distill_bench.execute.local import default_jobs, thread_shares
 from distill_bench.plugin_api.errors import BenchError
 
 from tests.helpers import (
@@ -80,3 +80,13 @@ def test_jobs_default_and_bad_values(monkeypatch, bench_env, tiny_teacher_dir, t
     assert "--jobs: expected a whole number >= 1, got 0" in capsys.readouterr().err
     assert run_tiny(matrix, tmp_path / "r", tmp_path / "c", "--executor", "ray", "--jobs", "2") == 2
     assert "--jobs is for --executor local" in capsys.readouterr().err
+
+
+def test_a_stage_alone_takes_every_core():
+    """A lone ready stage with nothing running gets every core, and nothing starts beside
+    it; otherwise each stage gets its share (2 cores, 2 jobs: one thread each)."""
+    assert thread_shares(["teacher"], [], cores=2, share=1) == [("teacher", 2)]
+    assert thread_shares(["a", "b"], [], cores=2, share=1) == [("a", 1), ("b", 1)]
+    assert thread_shares(["a"], [1], cores=2, share=1) == [("a", 1)]  # one beside a share
+    assert thread_shares(["a", "b"], [2], cores=2, share=1) == []  # not beside a lone stage
+    assert thread_shares([], [], cores=2, share=1) == []
