@@ -15,7 +15,9 @@ median and range of training sentences/s, and dev accuracy (mean and spread over
 
 "harness, as before" is distill() as it ran until this benchmark was written: the
 transformer student under eager attention returning every hidden state and attention
-map, and a selection pass after the one epoch. torchdistill's trainer
+map, a selection pass after the one epoch, and fp32 (training autocast came later).
+"distill(), fp32" is today's loop with autocast off, to show what bf16 alone buys where
+the CPU runs it natively (elsewhere ``auto`` is fp32 and the two rows are the same loop). torchdistill's trainer
 (``torchdistill.core.DistillationBox``) imports torchvision through its model registry,
 and PyPI's torchvision does not import beside the CPU torch 2.13.0 wheel; the benchmark
 installs torchdistill without dependencies and uses its KD loss module in the plain loop.
@@ -154,8 +156,10 @@ def textbrewer(model, ids, targets, batches, lr):
         distiller.train(Optimizers(make_optimizers(model, lr)), loader, num_epochs=1)
 
 
-def harness(before: bool) -> Callable:
+def harness(before: bool, precision: str = "auto") -> Callable:
     def train(model, ids, targets, batches, lr):
+        if hasattr(model, "precision"):  # word-level students have none: always fp32
+            model.precision = "fp32" if before else precision
         if before and hasattr(model, "expose"):  # eager attention, every layer returned
             model.expose(frozenset({HIDDEN_STATES, ATTENTIONS}))
         data = TrainingData(
@@ -182,6 +186,7 @@ SEED = [0]  # distill() seeds its batches itself: the round's seed, as the other
 
 LOOPS = {
     "distill-bench distill()": harness(before=False),
+    "distill-bench distill(), fp32": harness(before=False, precision="fp32"),
     "distill-bench, as before": harness(before=True),
     "TextBrewer 0.2.1 BasicDistiller": textbrewer,
     "torchdistill 1.1.5 KDLoss": plain_loop(torchdistill_loss()),
