@@ -40,9 +40,9 @@ from distill_bench.stages.measure.request import (
 from distill_bench.stages.student.io import (
     StudentContext,
     load_tokenizer_file,
-    prepare,
     save_student,
 )
+from distill_bench.stages.tokens import prepare
 from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
 
 STUDENTS = ("mlp", "bilstm")
