@@ -42,8 +42,8 @@ from distill_bench.stages.student.io import (
     load_tokenizer_file,
     save_student,
 )
-from distill_bench.stages.tokens import prepare
 from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
+from distill_bench.stages.tokens import prepare
 
 STUDENTS = ("mlp", "bilstm")
 
