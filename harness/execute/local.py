@@ -91,7 +91,7 @@ def _interrupt(signum, frame):
     raise SystemExit(0)  # an idle worker just leaves, without a traceback
 
 
-def _stage_in_worker(kind: str, item_key: str, threads: int) -> dict:
+def _stage_in_worker(kind: str, item_key: str, threads: int, label: str = "") -> dict:
     """Compute one stage of an item in a pool worker, on ``threads`` torch threads; its
     output stays in the cache."""
     global _IN_STAGE
@@ -99,6 +99,7 @@ def _stage_in_worker(kind: str, item_key: str, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     runner, items = worker_runner(_SETTINGS)
+    runner.ctx.progress.stage = f"{kind} {label}"
     _, item = items[item_key]
     started = time.perf_counter()
     _IN_STAGE = True
@@ -159,7 +160,9 @@ class LocalExecutor:
                 busy = [threads for _, threads in running.values()]
                 for key, threads in thread_shares(ready, busy, cores, share):
                     unit = waiting.pop(key)
-                    future = pool.submit(_stage_in_worker, unit.kind, unit.item_key, threads)
+                    future = pool.submit(
+                        _stage_in_worker, unit.kind, unit.item_key, threads, unit.label
+                    )
                     running[future] = (key, threads)
                 if not running:  # nothing left that can start
                     break

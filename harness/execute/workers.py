@@ -18,6 +18,7 @@ from distill_bench.matrix.capabilities import loss_profile
 from distill_bench.matrix.model import parse_matrix
 from distill_bench.matrix.plan import Cell, TeacherRow, make_plan
 from distill_bench.plugin_api.errors import BenchError
+from distill_bench.plugin_api.progress import PrintProgress
 from distill_bench.plugin_api.registry import Registry, collect, make_plugin_manager
 from distill_bench.plugin_api.specs import TEACHER_LOGITS
 from distill_bench.stages.context import StageFailed
@@ -78,6 +79,16 @@ class CollectedRows:
 _RUNNERS: dict[str, tuple[Runner, dict]] = {}  # per worker process: settings id -> runner, items
 
 
+class WorkerProgress(PrintProgress):
+    """A worker's lines (a long loop's progress, a lock it waits for), each opening with the
+    stage it is computing: two workers' lines interleave in one log."""
+
+    stage = ""
+
+    def log(self, message: str) -> None:
+        super().log(f"[{self.stage}] {message}" if self.stage else message)
+
+
 def worker_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
     """The runner for these settings in this worker process, built once (its memo of
     loaded stages is then shared by the tasks this process runs)."""
@@ -95,6 +106,7 @@ def worker_runner(settings: WorkerSettings) -> tuple[Runner, dict]:
             Path(settings.data_dir) if settings.data_dir else None,
             plugin_modules=settings.plugin_modules,
             disabled=settings.disabled,
+            progress=WorkerProgress(),
         )
         items = {r.key: ("teacher", r) for r in plan.teacher_rows} | {
             c.key: ("student", c) for c in plan.cells
