@@ -35,6 +35,7 @@ from distill_bench.execute.workers import (
 )
 from distill_bench.plugin_api.errors import BenchError
 from distill_bench.stages.context import StageFailed
+from distill_bench.stages.processes import terminate_workers
 
 JOBS_ENV = "BENCH_JOBS"  # the default of --jobs, e.g. 1 in tests that need no pool
 
@@ -64,13 +65,6 @@ def thread_shares(
     if not busy and len(ready) == 1:
         return [(ready[0], cores)]
     return [(key, share) for key in ready]
-
-
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """SIGTERM to every worker: each stops its stage like Ctrl-C (see _start_worker)."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        if process.is_alive():
-            process.terminate()
 
 
 _SETTINGS: WorkerSettings | None = None  # this worker process's settings
@@ -169,8 +163,8 @@ class LocalExecutor:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     self._collect(runner, units[running.pop(future)[0]], future)
-        except BaseException:  # Ctrl-C reaches the workers too; a SIGTERM sent to this
-            _terminate(pool)  # process alone (`kill PID`, a scheduler) would leave them training
+        except BaseException:  # a SIGTERM to this pid alone must stop the workers too; each
+            terminate_workers(pool)  # stops its stage like Ctrl-C (see _start_worker)
             raise
         finally:  # interrupted or failed: nothing keeps training for a run that is gone
             pool.shutdown(wait=True, cancel_futures=True)

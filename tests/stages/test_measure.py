@@ -284,3 +284,44 @@ def test_timing_key_is_the_architectures_not_the_weights(student_request, tmp_pa
     assert timing_key(dataclasses.replace(student_request, texts=texts), ckpt) != key
     isolated = student_request.config | {"isolate": True}  # where it runs changes nothing
     assert timing_key(dataclasses.replace(student_request, config=isolated), ckpt) == key
+
+
+STOPPED_MID_MEASUREMENT = """
+import signal, sys, time
+from distill_bench.stages.measure.request import in_fresh_interpreter
+
+def stop(signum, frame):
+    raise KeyboardInterrupt
+
+if __name__ == "__main__":  # the spawned interpreter imports this file too
+    signal.signal(signal.SIGTERM, stop)  # as `bench run` does
+    try:
+        in_fresh_interpreter(time.sleep, 300, threads=1)  # a measurement that takes minutes
+    except KeyboardInterrupt:
+        sys.exit(130)
+"""
+
+
+def test_sigterm_during_an_isolated_measurement_stops_its_interpreter(tmp_path):
+    """`kill PID` while a measurement runs in its fresh interpreter: the run stops at once
+    and takes the interpreter with it, instead of waiting minutes for the measurement."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = tmp_path / "stopped.py"
+    script.write_text(STOPPED_MID_MEASUREMENT)
+    child = subprocess.Popen([sys.executable, str(script)])
+    deadline = time.monotonic() + 60
+    while not psutil.Process(child.pid).children(recursive=True):  # the interpreter is up
+        assert time.monotonic() < deadline, "the measuring interpreter never started"
+        time.sleep(0.05)
+    time.sleep(2)  # into the measurement
+    interpreters = psutil.Process(child.pid).children(recursive=True)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=30) == 130
+    _, alive = psutil.wait_procs(interpreters, timeout=10)
+    assert not alive
