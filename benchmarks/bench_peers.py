@@ -123,10 +123,16 @@ def plain_loop(loss: Callable) -> Callable:
 
 
 def torchdistill_loss() -> Callable:
-    from torchdistill.losses.mid_level import KDLoss
+    kd: list = []  # built on first use, so this module imports without the peers installed
 
-    kd = KDLoss("student", "output", "teacher", "output", temperature=TEMPERATURE, alpha=0.0)
-    return lambda s, t: kd({"student": {"output": s}}, {"teacher": {"output": t}})
+    def loss(s, t):
+        if not kd:
+            from torchdistill.losses.mid_level import KDLoss
+
+            kd.append(KDLoss("student", "output", "teacher", "output", temperature=TEMPERATURE, alpha=0.0))  # fmt: skip
+        return kd[0]({"student": {"output": s}}, {"teacher": {"output": t}})
+
+    return loss
 
 
 def textbrewer(model, ids, targets, batches, lr):
