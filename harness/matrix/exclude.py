@@ -11,15 +11,20 @@ not a silently kept cell."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from distill_bench.plugin_api.errors import BenchError
 from distill_bench.plugin_api.specs import SINGULAR
 
-if TYPE_CHECKING:
-    from distill_bench.matrix.components import Component
-
 AXIS_OF = {singular: kind for kind, singular in SINGULAR.items()}  # a rule's key -> its axis
+
+
+class Named(Protocol):
+    """What a rule reads of a cell's component (a matrix.components.Component, which imports
+    the model that imports this module: named by shape, not by import)."""
+
+    kind: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class Exclusion:
 
     names: tuple[tuple[str, tuple[str, ...]], ...]
 
-    def matches(self, *cell: Component) -> bool:
+    def matches(self, *cell: Named) -> bool:
         """Whether the cell made of these components (one per axis) is excluded by this rule."""
         name_of = {c.kind: c.name for c in cell}
         return all(name_of[kind] in names for kind, names in self.names)
