@@ -85,7 +85,7 @@ def _interrupt(signum, frame):
     raise SystemExit(0)  # an idle worker just leaves, without a traceback
 
 
-def _stage_in_worker(kind: str, item_key: str, threads: int, label: str = "") -> dict:
+def _stage_in_worker(kind: str, item_key: str, threads: int, label: str) -> dict:
     """Compute one stage of an item in a pool worker, on ``threads`` torch threads; its
     output stays in the cache."""
     global _IN_STAGE
@@ -143,13 +143,11 @@ class LocalExecutor:
         waiting, running = dict(units), {}  # running: future -> (key, threads)
         try:
             while waiting or running:
-                ready = []
+                ready, started = [], {r for r, _ in running.values()}
                 for key, unit in list(waiting.items()):
                     if any(k in runner.ctx.failed for k in unit.upstream):
                         del waiting[key]  # left to its rows, which fail with that stage
-                    elif not any(
-                        k in waiting or k in (r for r, _ in running.values()) for k in unit.upstream
-                    ):
+                    elif not any(k in waiting or k in started for k in unit.upstream):
                         ready.append(key)
                 busy = [threads for _, threads in running.values()]
                 for key, threads in thread_shares(ready, busy, cores, share):
