@@ -152,6 +152,9 @@ def run_planned(
     # bench report) must not; after the pre-flight, so bad input fails in a second
     from distill_bench.execute.executors import make_executor
     from distill_bench.execute.runner import Runner
+    from distill_bench.stages.measure.environment import git_commit
+
+    git_commit()  # the code that runs is the code checked out now, not when a row is written
 
     plan, cache = planned.plan, planned.cache
     store = open_store(results_dir)

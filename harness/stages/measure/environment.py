@@ -31,7 +31,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+@cache
 def git_commit() -> str | None:
+    """The checkout's commit ("-dirty" when tracked files differ from it), read once per
+    process: ``run_planned`` reads it before anything trains, so rows written an hour later,
+    after an edit or a commit during the run, still name the code that ran."""
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
