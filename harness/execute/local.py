@@ -54,17 +54,21 @@ def default_jobs() -> int:
 
 
 def thread_shares(
-    ready: list[str], busy: list[int], cores: int, share: int
+    ready: list[str], busy: list[int], cores: int, share: int, jobs: int
 ) -> list[tuple[str, int]]:
-    """Which ready stages start now, each with its torch threads: a stage with nothing
-    running beside it and nothing else ready takes every core (a matrix's lone teacher
-    would otherwise fine-tune on one core while the others idle), and nothing starts beside
-    it (threads beyond the cores stall at OpenMP's barriers); otherwise each its share."""
+    """Which ready stages start now, each with its torch threads: as many as there are idle
+    workers (``jobs`` less the ``busy`` ones), in ``ready``'s order, upstream kinds first.
+    Nothing waits queued in the pool: a stage that becomes ready later (an annotation once
+    its transfer set is built) would queue behind every student submitted before it, and
+    then start on one core beside the last of them and keep one core to the end. A stage
+    with nothing running beside it and nothing else ready takes every core (a matrix's lone
+    teacher would otherwise fine-tune on one core while the others idle), and nothing starts
+    beside it (threads beyond the cores stall at OpenMP's barriers); otherwise each its share."""
     if not ready or any(threads > share for threads in busy):
         return []
     if not busy and len(ready) == 1:
         return [(ready[0], cores)]
-    return [(key, share) for key in ready]
+    return [(key, share) for key in ready[: max(0, jobs - len(busy))]]
 
 
 _SETTINGS: WorkerSettings | None = None  # this worker process's settings
@@ -150,7 +154,7 @@ class LocalExecutor:
                     elif not any(k in waiting or k in started for k in unit.upstream):
                         ready.append(key)
                 busy = [threads for _, threads in running.values()]
-                for key, threads in thread_shares(ready, busy, cores, share):
+                for key, threads in thread_shares(ready, busy, cores, share, self.jobs):
                     unit = waiting.pop(key)
                     future = pool.submit(
                         _stage_in_worker, unit.kind, unit.item_key, threads, unit.label

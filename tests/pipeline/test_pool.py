@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from distill_bench.execute.local import default_jobs, thread_shares
 from distill_bench.plugin_api.errors import BenchError
@@ -85,8 +87,20 @@ def test_jobs_default_and_bad_values(monkeypatch, bench_env, tiny_teacher_dir, t
 def test_a_stage_alone_takes_every_core():
     """A lone ready stage with nothing running gets every core, and nothing starts beside
     it; otherwise each stage gets its share (2 cores, 2 jobs: one thread each)."""
-    assert thread_shares(["teacher"], [], cores=2, share=1) == [("teacher", 2)]
-    assert thread_shares(["a", "b"], [], cores=2, share=1) == [("a", 1), ("b", 1)]
-    assert thread_shares(["a"], [1], cores=2, share=1) == [("a", 1)]  # one beside a share
-    assert thread_shares(["a", "b"], [2], cores=2, share=1) == []  # not beside a lone stage
-    assert thread_shares([], [], cores=2, share=1) == []
+    shares = functools.partial(thread_shares, cores=2, share=1, jobs=2)
+    assert shares(["teacher"], []) == [("teacher", 2)]
+    assert shares(["a", "b"], []) == [("a", 1), ("b", 1)]
+    assert shares(["a"], [1]) == [("a", 1)]  # one beside a share
+    assert shares(["a", "b"], [2]) == []  # not beside a lone stage
+    assert shares([], []) == []
+
+
+def test_only_idle_workers_get_a_stage():
+    """Nothing queues in the pool: at most one stage per idle worker starts, the first ready
+    (upstream kinds come first), so an annotation that becomes ready while students run
+    starts on the next free worker instead of behind every student queued before it."""
+    shares = functools.partial(thread_shares, cores=2, share=1, jobs=2)
+    students = [f"student-{i}" for i in range(15)]
+    assert shares(["annotate", *students], []) == [("annotate", 1), ("student-0", 1)]
+    assert shares(["annotate", *students], [1]) == [("annotate", 1)]
+    assert shares(["annotate", *students], [1, 1]) == []  # both workers busy
