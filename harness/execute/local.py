@@ -35,7 +35,7 @@ from distill_bench.execute.workers import (
 )
 from distill_bench.plugin_api.errors import BenchError
 from distill_bench.stages.context import StageFailed
-from distill_bench.stages.processes import terminate_workers
+from distill_bench.stages.processes import owned_pool
 
 JOBS_ENV = "BENCH_JOBS"  # the default of --jobs, e.g. 1 in tests that need no pool
 
@@ -145,7 +145,9 @@ class LocalExecutor:
             initargs=(settings,),
         )
         waiting, running = dict(units), {}  # running: future -> (key, threads)
-        try:
+        # a SIGTERM to this pid alone must stop the workers too; each stops its stage like
+        # Ctrl-C (see _start_worker), and nothing keeps training for a run that is gone
+        with owned_pool(pool):
             while waiting or running:
                 ready, started = [], {r for r, _ in running.values()}
                 for key, unit in list(waiting.items()):
@@ -165,11 +167,6 @@ class LocalExecutor:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     self._collect(runner, units[running.pop(future)[0]], future)
-        except BaseException:  # a SIGTERM to this pid alone must stop the workers too; each
-            terminate_workers(pool)  # stops its stage like Ctrl-C (see _start_worker)
-            raise
-        finally:  # interrupted or failed: nothing keeps training for a run that is gone
-            pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
     def _collect(runner: Runner, unit: TrainingUnit, future: Future) -> None:

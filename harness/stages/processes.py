@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 
@@ -13,3 +15,17 @@ def terminate_workers(pool: ProcessPoolExecutor) -> None:
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         if process.is_alive():
             process.terminate()
+
+
+@contextlib.contextmanager
+def owned_pool(pool: ProcessPoolExecutor) -> Iterator[ProcessPoolExecutor]:
+    """``pool`` for the block, then shut down: its workers are terminated first when the
+    block is left by an exception (a SIGTERM turned into one, a failure), so nothing keeps
+    computing for a run that is gone; cancelled work never starts."""
+    try:
+        yield pool
+    except BaseException:
+        terminate_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

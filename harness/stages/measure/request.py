@@ -31,7 +31,7 @@ from distill_bench.stages.measure.memory import (
 )
 from distill_bench.stages.measure.timing import measure_gpu, measure_speed, time_passes
 from distill_bench.stages.measure.variants import VariantBuilder, measure_variant, score_variant
-from distill_bench.stages.processes import terminate_workers
+from distill_bench.stages.processes import owned_pool
 from distill_bench.stages.student import io as student_io
 from distill_bench.stages.student.loop import as_output
 
@@ -208,14 +208,9 @@ def in_fresh_interpreter(fn, *args, threads: int):
     child = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), **STEADY_MALLOC}
     with _environment(child):  # a spawned interpreter starts with this process's environment
         context = multiprocessing.get_context("spawn")
-        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
-        try:
+        # stopped (SIGTERM to this pid): stop measuring, do not wait for it
+        with owned_pool(concurrent.futures.ProcessPoolExecutor(1, mp_context=context)) as pool:
             return pool.submit(fn, *args).result()
-        except BaseException:  # stopped (SIGTERM to this pid): stop measuring, do not wait
-            terminate_workers(pool)
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager
