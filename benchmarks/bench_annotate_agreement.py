@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from distill_bench.execute.api import plan_matrix
 from distill_bench.stages.annotation.annotators import agreement, load_annotator
 from distill_bench.stages.data.stage import task_from_json
 from distill_bench.store.cache import read_json
+
+from benchmarks.cached import cached_teacher
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,15 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
     data_dir = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
-    planned = plan_matrix(args.matrix, data_dir=data_dir)
+    planned, teacher_dir, data = cached_teacher(args.matrix, data_dir)
     budget = planned.plan.matrix.budget
-    cell = planned.plan.cells[0]
-    teacher_dir = planned.cache.get("teacher", cell.teacher_key)
-    data = planned.cache.get("data", cell.data_key)
-    if teacher_dir is None or data is None:
-        sys.exit(
-            f"{args.matrix}: its teacher is not cached; run `bench run --matrix {args.matrix}`"
-        )
     task = task_from_json(read_json(data / "task.json"))
     texts, gold = list(task.evaluation.texts), np.asarray(task.evaluation.labels)
     logits, seconds = {}, {}

@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from distill_bench.execute.api import plan_matrix
 from distill_bench.matrix.model import Budget
 from distill_bench.plugin_api.specs import ATTENTIONS, HIDDEN_STATES
 from distill_bench.stages.annotation.annotators import load_annotator
@@ -48,22 +47,14 @@ from distill_bench.stages.student.io import StudentContext, encode, load_tokeniz
 from distill_bench.stages.student.loop import TrainingData, as_output, distill, make_optimizers
 from distill_bench.stages.student.loop import predict as predict_logits
 
+from benchmarks.cached import cached_teacher
+
 TEMPERATURE, BATCH, MAX_LENGTH = 2.0, 32, 64
 
 
 def read_tsv(path: Path, n: int | None) -> tuple[list[str], list[int]]:
     rows = [line.split("\t") for line in path.read_text().splitlines()[1:]][:n]
     return [r[0] for r in rows], [int(r[1]) for r in rows]
-
-
-def cached_teacher(matrix: str, data_dir: Path) -> Path:
-    """The fine-tuned SST-2 teacher of ``matrix`` in the stage cache."""
-    planned = plan_matrix(matrix, data_dir=data_dir)
-    cell = next(c for c in planned.plan.cells if c.dataset.name == "sst2")
-    path = planned.cache.get("teacher", cell.teacher_key)
-    if path is None:
-        sys.exit(f"{matrix}: its SST-2 teacher is not cached; run `bench run --matrix {matrix}`")
-    return path
 
 
 def build_student(name: str, teacher_dir: Path, seed: int):
@@ -212,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     torch.set_num_threads(args.threads)
     data_dir = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
-    teacher_dir = cached_teacher(args.matrix, data_dir)
+    _, teacher_dir, _ = cached_teacher(args.matrix, data_dir, "sst2")
     texts, _ = read_tsv(data_dir / "sst2" / "train.tsv", args.sentences)
     dev_texts, dev_labels = read_tsv(data_dir / "sst2" / "dev.tsv", None)
     annotator = load_annotator(teacher_dir, "fp32", MAX_LENGTH, 128, "cpu")

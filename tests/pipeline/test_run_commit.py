@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 
+import distill_bench.execute.executors as executors
 import pytest
 from distill_bench.execute import api
 from distill_bench.stages.measure import environment as env_module
@@ -45,8 +46,6 @@ def test_run_planned_reads_the_commit_before_anything_runs(
     class Recording:
         def run(self, runner):
             seen.append(fresh_commit.cache_info().currsize)
-
-    import distill_bench.execute.executors as executors
 
     monkeypatch.setattr(executors, "make_executor", lambda *args: Recording())
     api.run_planned(planned, results_dir=bench_env["results"])

@@ -1,0 +1,24 @@
+"""A matrix's cached stages, for the benchmark scripts that reuse what `bench run` trained."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from distill_bench.execute.api import PlannedMatrix, plan_matrix
+
+
+def cached_teacher(
+    matrix: str, data_dir: Path, dataset: str | None = None
+) -> tuple[PlannedMatrix, Path, Path]:
+    """(the planned matrix, its fine-tuned teacher's folder, its data stage's folder) for the
+    first cell on ``dataset`` (the first cell when None), read from the stage cache; exits
+    naming the command to run when they are not there."""
+    planned = plan_matrix(matrix, data_dir=data_dir)
+    cell = next(c for c in planned.plan.cells if dataset in (None, c.dataset.name))
+    teacher_dir = planned.cache.get("teacher", cell.teacher_key)
+    data = planned.cache.get("data", cell.data_key)
+    if teacher_dir is None or data is None:
+        which = f"{dataset} teacher" if dataset else "teacher"
+        sys.exit(f"{matrix}: its {which} is not cached; run `bench run --matrix {matrix}`")
+    return planned, teacher_dir, data
