@@ -71,8 +71,8 @@ def preamble(plan: Plan, rows: Sequence[ResultRow]) -> str:
         f" torch {env.get('packages', {}).get('torch', '?')},"
         f" Python {env.get('python', '?')}; commit{'s' if len(commits) > 1 else ''} {', '.join(commits) or '?'}.",
         f"Budget: train examples {b.max_train_examples or 'all'}, selection {b.max_select_examples or 'all'}, "
-        f"teacher {b.teacher_epochs} epochs at lr {b.teacher_lr:g}, students {b.student_epochs} epochs "
-        f"at lr {b.student_lr:g}, max length {b.max_length}; seeds {list(m.seeds)}"
+        f"teacher {b.teacher_epochs} epochs at lr {b.teacher_lr:g}, {student_schedules(plan)}, "
+        f"max length {b.max_length}; seeds {list(m.seeds)}"
         + (
             f" (students; one teacher from seed {b.teacher_seed})"
             if b.teacher_seed is not None
@@ -86,6 +86,29 @@ def preamble(plan: Plan, rows: Sequence[ResultRow]) -> str:
         f"{stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} UTC.",
     ]
     return "\n".join(lines)
+
+
+def student_schedules(plan: Plan) -> str:
+    """The students' epochs and learning rates as they train: the budget's, or a student's
+    own ``epochs`` / ``learning_rate`` options where it sets them (0 = the budget's, as the
+    training loop reads them), grouped by schedule when they differ."""
+    b = plan.matrix.budget
+    by_schedule: dict[tuple[int, float], list[str]] = {}
+    for cell in plan.cells:
+        options = cell.student.options_dict()
+        schedule = (
+            options.get("epochs") or b.student_epochs,
+            options.get("learning_rate") or b.student_lr,
+        )
+        names = by_schedule.setdefault(schedule, [])
+        if cell.student.name not in names:
+            names.append(cell.student.name)
+    if list(by_schedule) in ([], [(b.student_epochs, b.student_lr)]):
+        return f"students {b.student_epochs} epochs at lr {b.student_lr:g}"
+    return "students " + ", ".join(
+        f"{epochs} epochs at lr {lr:g} ({', '.join(names)})"
+        for (epochs, lr), names in by_schedule.items()
+    )
 
 
 def _measured_in(isolate: bool) -> str:

@@ -7,8 +7,14 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from distill_bench.matrix.components import Component
 from distill_bench.matrix.model import Budget, Matrix, MeasureConfig
-from distill_bench.report.page import planned_rows, preamble, write_leaderboard
+from distill_bench.report.page import (
+    planned_rows,
+    preamble,
+    student_schedules,
+    write_leaderboard,
+)
 
 from tests.helpers import measurements, row
 
@@ -22,7 +28,12 @@ def rows():
     ]
 
 
-def fake_plan(planned_keys):
+def student(name: str, **options) -> Component:
+    return Component("students", name, name, tuple(sorted(options.items())))
+
+
+def fake_plan(planned_keys, students=None):
+    students = students or (student("mlp"),)
     matrix = Matrix(
         name="m",
         path="benchmarks/m.toml",
@@ -32,7 +43,10 @@ def fake_plan(planned_keys):
         measure=MeasureConfig(),
         description="a test matrix",
     )
-    cells = tuple(SimpleNamespace(key=k) for k in planned_keys)
+    cells = tuple(
+        SimpleNamespace(key=k, student=students[i % len(students)])
+        for i, k in enumerate(planned_keys)
+    )
     return SimpleNamespace(matrix=matrix, cells=cells, teacher_rows=(), dropped=())
 
 
@@ -91,3 +105,20 @@ def test_preamble_says_how_to_reproduce(rows):
     text = preamble(fake_plan([]), rows)
     assert "Reproduce: `bench run --matrix benchmarks/m.toml`" in text
     assert "seeds [0]" in text
+
+
+def test_budget_line_says_each_students_own_epochs_and_rate():
+    """A pretrained student sets its own epochs and rate: the header must not print the
+    budget's for it (it did, for intel-emotion-tinybert's MiniLM-L6)."""
+    budget = f"students {Budget().student_epochs} epochs at lr {Budget().student_lr:g}"
+    plain = fake_plan(["a", "b"], (student("mlp"), student("bilstm", epochs=0)))
+    assert student_schedules(plain) == budget
+    assert student_schedules(fake_plan([])) == budget
+    own = fake_plan(
+        ["a", "b", "c"], (student("mlp"), student("minilm", epochs=2, learning_rate=5e-5))
+    )
+    assert student_schedules(own) == (
+        f"students {Budget().student_epochs} epochs at lr {Budget().student_lr:g} (mlp), "
+        "2 epochs at lr 5e-05 (minilm)"
+    )
+    assert "2 epochs at lr 5e-05 (minilm), max length" in preamble(own, [])
