@@ -1,5 +1,6 @@
 """A study page quotes the gains its script prints from the committed rows: every gain and
-interval `benchmarks.augment_gains` / `scarce_gains` / `tang_gains` / `xtremedistil_gains` print
+interval `benchmarks.augment_gains` / `scarce_gains` / `scarce_report_gains` / `tang_gains` /
+`xtremedistil_gains` print
 appears on the page that reads them, as the page says."""
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import augment_gains, scarce_gains, tang_gains, xtremedistil_gains
+from benchmarks import (
+    augment_gains,
+    scarce_gains,
+    scarce_report_gains,
+    tang_gains,
+    xtremedistil_gains,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # a gain as the leaderboard writes it (columns.gain_text), its star left out: the pages
@@ -20,6 +27,7 @@ GAIN = re.compile(r"\| ([+-]\d+\.\d \[[+-]\d+\.\d+, [+-]\d+\.\d+\])(?: \*)? \|")
 STUDIES = [
     (augment_gains, "augment-sst2", "augment.md", 6),  # 2 students x 3 comparisons
     (scarce_gains, "scarce-sst2", "scarce-labels.md", 6),  # 2 against twice the labels + 4 arms
+    (scarce_report_gains, "scarce-sst2-report", "scarce-labels.md", 4),  # 2N and N, at 1k and 5k
     (tang_gains, "tang-sst2", "tang.md", 4),  # GloVe vs random x 2, augmentation x 2
     (xtremedistil_gains, "xtremedistil-clinc", "xtremedistil.md", 6),  # 2 budgets x 3 comparisons
 ]
