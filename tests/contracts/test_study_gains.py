@@ -27,7 +27,12 @@ GAIN = re.compile(r"\| ([+-]\d+\.\d \[[+-]\d+\.\d+, [+-]\d+\.\d+\])(?: \*)? \|")
 STUDIES = [
     (augment_gains, "augment-sst2", "augment.md", 6),  # 2 students x 3 comparisons
     (scarce_gains, "scarce-sst2", "scarce-labels.md", 6),  # 2 against twice the labels + 4 arms
-    (scarce_report_gains, "scarce-sst2-report", "scarce-labels.md", 4),  # 2N and N, at 1k and 5k
+    (
+        scarce_report_gains,
+        "scarce-sst2-report",
+        "scarce-labels.md",
+        6,
+    ),  # 2N and N at 1k and 5k, + 2 epochs at 1k
     (tang_gains, "tang-sst2", "tang.md", 4),  # GloVe vs random x 2, augmentation x 2
     (xtremedistil_gains, "xtremedistil-clinc", "xtremedistil.md", 6),  # 2 budgets x 3 comparisons
 ]
