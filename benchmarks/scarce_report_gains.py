@@ -6,10 +6,11 @@ paired by seed and by dev sentence (the leaderboard's own interval, `report.stat
     python -m benchmarks.scarce_report_gains [--rows results/leaderboards/scarce-sst2-report.rows.json]
 
 The leaderboard sets a cell against ce-hard of the same student entry on its own labels; here
-the distilled entry (minilm-l6-1ep: one epoch over the transfer set) and the fine-tuned one
-(minilm-l6: three over the labels) are the same pretrained checkpoint with their own epoch
-counts (and minilm-l6-2ep, two over the 1k arm's transfer set), and the arms of N and 2N labels are different datasets, so the comparisons are
-printed here and results/studies/scarce-labels.md reads them. Every arm is scored on the same
+the distilled entries (minilm-l6-1ep: one epoch over the transfer set; minilm-l6-2ep: two,
+on the 1k arm) and the fine-tuned one (minilm-l6: three over the labels) are the same
+pretrained checkpoint with their own epoch counts, and the arms of N and 2N labels are
+different datasets, so the comparisons are printed here and results/studies/scarce-labels.md
+reads them. Every arm is scored on the same
 872 dev sentences; seed i of one arm is paired with seed i of the other (independent runs)."""
 
 from __future__ import annotations
