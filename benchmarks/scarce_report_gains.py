@@ -10,8 +10,8 @@ the distilled entries (minilm-l6-1ep: one epoch over the transfer set; minilm-l6
 on the 1k arm) and the fine-tuned one (minilm-l6: three over the labels) are the same
 pretrained checkpoint with their own epoch counts, and the arms of N and 2N labels are
 different datasets, so the comparisons are printed here and results/studies/scarce-labels.md
-reads them. Every arm is scored on the same
-872 dev sentences; seed i of one arm is paired with seed i of the other (independent runs)."""
+reads them. Every arm is scored on the same 872 dev sentences; seed i of one arm is paired
+with seed i of the other (independent runs)."""
 
 from __future__ import annotations
 
