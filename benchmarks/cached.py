@@ -15,7 +15,10 @@ def cached_teacher(
     first cell on ``dataset`` (the first cell when None), read from the stage cache; exits
     naming the command to run when they are not there."""
     planned = plan_matrix(matrix, data_dir=data_dir)
-    cell = next(c for c in planned.plan.cells if dataset in (None, c.dataset.name))
+    cell = next((c for c in planned.plan.cells if dataset in (None, c.dataset.name)), None)
+    if cell is None:
+        names = sorted({c.dataset.name for c in planned.plan.cells})
+        sys.exit(f"{matrix}: no cell on dataset {dataset!r}; its datasets are {names}")
     teacher_dir = planned.cache.get("teacher", cell.teacher_key)
     data = planned.cache.get("data", cell.data_key)
     if teacher_dir is None or data is None:

@@ -20,3 +20,13 @@ def test_the_scripts_are_found():
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_benchmark_script_imports(script):
     importlib.import_module(f"benchmarks.{script.stem}")
+
+
+def test_cached_teacher_names_a_dataset_the_matrix_lacks(tmp_path):
+    """A script asking for a dataset its matrix does not run gets a line naming both, not a
+    StopIteration from deep inside."""
+    from benchmarks.cached import cached_teacher
+
+    matrix = Path(__file__).resolve().parents[2] / "benchmarks" / "intel-sst2-mpnet.toml"
+    with pytest.raises(SystemExit, match=r"intel-sst2-mpnet.toml: no cell on dataset 'cola'"):
+        cached_teacher(str(matrix), tmp_path, "cola")
