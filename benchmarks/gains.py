@@ -31,8 +31,10 @@ class Cell:
     loss: str
     augmenter: str
 
-    def label(self) -> str:
-        return f"{self.dataset} {self.student} {self.loss} on {self.augmenter}"
+    def label(self, teacher: bool = False) -> str:
+        """The cell in a table's words; ``teacher``: name it too (pairs across teachers)."""
+        source = f" from {self.teacher}" if teacher else ""
+        return f"{self.dataset} {self.student}{source} {self.loss} on {self.augmenter}"
 
 
 def cells_of(rows: Iterable[ResultRow]) -> dict[Cell, list[ResultRow]]:
@@ -50,24 +52,30 @@ def gain_table(rows: Iterable[ResultRow], pairs: Sequence[tuple[Cell, Cell]]) ->
     each written as the leaderboard writes it (a "*" where the interval excludes 0). A pair
     without paired per-example predictions (a cell missing, or old rows) says so."""
     cells = cells_of(rows)
+    across_teachers = any(mine.teacher != theirs.teacher for mine, theirs in pairs)
     lines = ["| cell | against | gain [95% CI] | p | covers |", "| --- | --- | ---: | ---: | --- |"]
     for mine, theirs in pairs:
         a, b = predictions_of(cells.get(mine, [])), predictions_of(cells.get(theirs, []))
         gain = crossed(a, b) if a and b else None
+        mine_text, theirs_text = mine.label(across_teachers), theirs.label(across_teachers)
         if gain is None:
-            lines.append(f"| {mine.label()} | {theirs.label()} | no paired predictions | | |")
+            lines.append(f"| {mine_text} | {theirs_text} | no paired predictions | | |")
             continue
         lines.append(
-            f"| {mine.label()} | {theirs.label()} | {gain_text(gain)} | {p_text(gain)} "
-            f"| {gain.covers} |"
+            f"| {mine_text} | {theirs_text} | {gain_text(gain)} | {p_text(gain)} | {gain.covers} |"
         )
     return lines
 
 
-def print_gains(doc: str, matrix: str, pairs: Sequence[tuple[Cell, Cell]]) -> None:
+def print_gains(doc: str, matrix: str | Sequence[str], pairs: Sequence[tuple[Cell, Cell]]) -> None:
     """A study script's command line: ``--rows`` (the matrix's committed rows file by
-    default), then the gain table of ``pairs`` on standard output."""
+    default; several files for a study that crosses matrices, e.g. two teachers), then the
+    gain table of ``pairs`` on standard output."""
+    matrices = [matrix] if isinstance(matrix, str) else list(matrix)
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--rows", default=f"results/leaderboards/{matrix}.rows.json")
+    parser.add_argument(
+        "--rows", nargs="+", default=[f"results/leaderboards/{m}.rows.json" for m in matrices]
+    )
     args = parser.parse_args()
-    print("\n".join(gain_table(read_rows_file(args.rows)[1], pairs)))
+    rows = [row for path in args.rows for row in read_rows_file(path)[1]]
+    print("\n".join(gain_table(rows, pairs)))
