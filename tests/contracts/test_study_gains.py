@@ -1,6 +1,6 @@
 """A study page quotes the gains its script prints from the committed rows: every gain and
-interval `benchmarks.augment_gains` / `intent_gains` / `scarce_gains` / `scarce_report_gains` /
-`tang_gains` / `xtremedistil_gains` print appears on the page that reads them, as the page says."""
+interval `benchmarks.augment_gains` / `intel_aug_gains` / `intent_gains` / `scarce_gains` /
+`scarce_report_gains` / `tang_gains` / `xtremedistil_gains` print appears on the page that reads them, as the page says."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks import (
     augment_gains,
+    intel_aug_gains,
     intent_gains,
     scarce_gains,
     scarce_report_gains,
@@ -26,6 +27,7 @@ GAIN = re.compile(r"\| ([+-]\d+\.\d \[[+-]\d+\.\d+, [+-]\d+\.\d+\])(?: \*)? \|")
 
 STUDIES = [
     (augment_gains, "augment-sst2", "augment.md", 6),  # 2 students x 3 comparisons
+    (intel_aug_gains, "intel-sst2-aug", "intel-study.md", 4),  # GloVe vs random, aug. x 2
     # the BiLSTM from mpnet-base against it from MiniLM-L6 (distilled, on labels), and
     # mse-logits against kd-soft under mpnet-base, x 3 sets
     (intent_gains, ("intent-mpnet", "intent"), "intent-study.md", 9),

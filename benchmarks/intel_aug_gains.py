@@ -1,0 +1,38 @@
+"""What the word vectors and the augmentation each add to the Intel study's BiLSTM on SST-2,
+from intel-sst2-aug's committed rows: the BiLSTM from GloVe 50-d against the same BiLSTM from
+random vectors (on gold labels; distilled over labelled + augmented text), and each BiLSTM
+distilled over labelled + augmented text against it distilled over the labelled set alone,
+paired by seed and by dev sentence (the leaderboard's own interval, `report.stats.crossed`).
+
+    python -m benchmarks.intel_aug_gains [--rows results/leaderboards/intel-sst2-aug.rows.json]
+
+The leaderboard sets every distilled cell against ce-hard of the same student (the study's
+quantity: distillation and augmentation together); this prints the parts, which
+results/studies/intel-study.md reads."""
+
+from __future__ import annotations
+
+from benchmarks.gains import Cell, print_gains
+
+GLOVE, RANDOM = "bilstm-intel-glove", "bilstm-intel"
+
+
+def cell(student: str, loss: str, augmenter: str) -> Cell:
+    return Cell("sst2", "mpnet-base", student, loss, augmenter)
+
+
+def pairs() -> list[tuple[Cell, Cell]]:
+    return [
+        (cell(GLOVE, "ce-hard", "none"), cell(RANDOM, "ce-hard", "none")),
+        (cell(GLOVE, "kd-soft", "tang"), cell(RANDOM, "kd-soft", "tang")),
+        (cell(GLOVE, "kd-soft", "tang"), cell(GLOVE, "kd-soft", "none")),
+        (cell(RANDOM, "kd-soft", "tang"), cell(RANDOM, "kd-soft", "none")),
+    ]
+
+
+def main() -> None:
+    print_gains(__doc__, "intel-sst2-aug", pairs())
+
+
+if __name__ == "__main__":
+    main()
