@@ -129,6 +129,21 @@ def register_losses(register):
             name="ce-hard",
             factory=_ce_hard,
             description="Cross-entropy on gold labels only: the no-distillation baseline.",
+            options=(
+                # Szegedy et al. 2016; the control for soft targets near chance, whose pull
+                # towards a flat distribution may be all kd-soft adds. Added after caches
+                # existed: at its default it stays out of stage keys.
+                Option(
+                    "label_smoothing",
+                    float,
+                    0.0,
+                    "share of each target spread evenly over the labels (PyTorch's "
+                    "cross_entropy label_smoothing); 0 = one-hot gold labels",
+                    min=0,
+                    max=1,
+                    keyed_at_default=False,
+                ),
+            ),
             uses=frozenset({GOLD_LABELS}),
         )
     )

@@ -29,13 +29,15 @@ def noisy_teacher(options):
 
 
 def ce_hard(options):
+    smoothing = options.get("label_smoothing", 0.0)
+
     def loss(student_out, batch):
         logits = student_out["logits"]
         if not bool((batch.labels != -100).any()):
             # a batch of unlabelled transfer text (a staged loss's gold-label part): nothing
             # to learn here, where cross-entropy over no targets would be NaN
             return logits.sum() * 0.0
-        return F.cross_entropy(logits, batch.labels, ignore_index=-100)
+        return F.cross_entropy(logits, batch.labels, ignore_index=-100, label_smoothing=smoothing)
 
     return loss
 

@@ -274,3 +274,26 @@ def test_distillation_losses_read_the_noisy_teacher(loss_name):
     assert torch.equal(
         build_loss(loss_name, noise=0.5, noise_share=0.0)({"logits": student}, batch), clean
     )
+
+
+def test_ce_hard_label_smoothing_spreads_a_share_of_each_target():
+    """ce-hard's label_smoothing (the control for near-uniform soft targets): with share e
+    the target is (1 - e) one-hot + e / K; 0, the default, is plain cross-entropy."""
+    from distill_bench.plugins.losses.logits import ce_hard
+    from distill_bench.stages.student.loop import Batch
+
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]])
+    labels = torch.tensor([0, 1])
+    batch = Batch(
+        input_ids=torch.ones(2, 3, dtype=torch.long),
+        attention_mask=torch.ones(2, 3, dtype=torch.long),
+        labels=labels,
+        teacher_logits=None,
+    )
+    out = {"logits": logits}
+    plain = F.cross_entropy(logits, labels)
+    assert torch.allclose(ce_hard({})(out, batch), plain)
+    assert torch.allclose(ce_hard({"label_smoothing": 0.0})(out, batch), plain)
+    target = 0.8 * F.one_hot(labels, 3).float() + 0.2 / 3
+    by_hand = -(target * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+    assert torch.allclose(ce_hard({"label_smoothing": 0.2})(out, batch), by_hand)

@@ -629,6 +629,25 @@ def test_resolved_options_are_complete(builtin):
     }
 
 
+def test_ce_hard_label_smoothing_keeps_the_old_keys_at_its_default(builtin):
+    """label_smoothing came after ce-hard cells were cached: at 0 the cell keys are those of
+    a ce-hard without the option; any other share is another cell."""
+    plain = single_cell_keys(plan_of(builtin, axes={"losses": ["ce-hard"]}))
+    zero = plan_of(
+        builtin,
+        axes={"losses": ["ce-hard"]},
+        options={"losses": {"ce-hard": {"label_smoothing": 0}}},
+    )
+    assert single_cell_keys(zero) == plain
+    assert set(zero.cells[0].loss.config()["options"]) == set()
+    smooth = plan_of(
+        builtin,
+        axes={"losses": ["ce-hard"]},
+        options={"losses": {"ce-hard": {"label_smoothing": 0.1}}},
+    )
+    assert single_cell_keys(smooth)["student_key"] != plain["student_key"]
+
+
 # --- ranges, depth, and a matrix with nothing to run ------------------------------------------
 
 
