@@ -287,9 +287,9 @@ def leaderboards(rows: Iterable[ResultRow]) -> dict[str, list[Entry]]:
     gain over its ce-hard baseline and the Pareto frontiers of the board filled in."""
     groups = seed_groups(rows)
     teachers = {(k[0], k[2]): g for k, g in groups.items() if k[1] == "teacher"}
-    baselines = {
+    baselines = {  # the cell named ce-hard last, so it wins over variants (label smoothing)
         (k[0], k[2], k[3], k[5]): g
-        for k, g in groups.items()
+        for k, g in sorted(groups.items(), key=lambda kg: kg[0][4] == BASELINE_LOSS)
         if k[1] == "student" and _loss_plugin(g[0]) == BASELINE_LOSS
     }
     # ce-hard learns from gold labels only, so an augmenter of unlabelled text has no ce-hard

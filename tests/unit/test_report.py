@@ -447,3 +447,20 @@ def test_a_bound_near_zero_keeps_the_digit_that_shows_its_sign():
     starred = Estimate(mean=2.5, std=None, low=0.02, high=4.9, n=5, paired=True)
     assert gain_text(starred) == "+2.5 [+0.02, +4.9] *"
     assert gain_text(replace(starred, low=-0.04)) == "+2.5 [-0.04, +4.9]"
+
+
+def test_gain_is_against_the_plain_ce_hard_not_a_variant_of_it():
+    """A matrix may run ce-hard variants (label smoothing) as named entries of the ce-hard
+    plugin: every gain, theirs included, is against the cell named ce-hard, in any row order."""
+    smooth = {"config": {"loss": {"name": "ce-smooth", "plugin": "ce-hard"}}}
+    board = (
+        [row("teacher", "", 0.90, measurements(4_000_000, 100.0, p50=8.0))]
+        + seeded("mlp", "ce-hard", [0.70, 0.75, 0.72])
+        + seeded("mlp", "kd-soft", [0.72, 0.77, 0.74])
+        + seeded("mlp", "ce-smooth", [0.71, 0.76, 0.73], **smooth)
+    )
+    for rows_in in (board, board[::-1]):
+        entries = {e.loss: e for e in leaderboards(rows_in)["sst2"] if e.role == "student"}
+        assert entries["kd-soft"].gain.mean == pytest.approx(2.0)
+        assert entries["ce-smooth"].gain.mean == pytest.approx(1.0)
+        assert entries["ce-hard"].gain is None
