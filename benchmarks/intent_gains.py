@@ -2,7 +2,9 @@
 From intent-mpnet's and intent's committed rows: the BiLSTM distilled from mpnet-base against
 the same BiLSTM distilled from MiniLM-L6; as the control, the two BiLSTMs on gold labels
 alone (which differ only in the teacher's WordPiece vocabulary they read); and, under
-mpnet-base, mse-logits against kd-soft. Paired by student seed and by test example (the leaderboard's own interval, `report.stats.crossed`; seeds 0-2, the ones
+mpnet-base, mse-logits against kd-soft, and kd-soft against the BiLSTM on gold labels
+smoothed by 0.1 and by 0.5 (whether near-uniform soft targets add more than smoothing).
+Paired by student seed and by test example (the leaderboard's own interval, `report.stats.crossed`; seeds 0-2, the ones
 both matrices ran).
 
     python -m benchmarks.intent_gains [--rows results/leaderboards/intent-mpnet.rows.json \\
@@ -27,7 +29,12 @@ def pairs() -> list[tuple[Cell, Cell]]:
     distilled = [(bilstm(d, STRONG, "kd-soft"), bilstm(d, WEAK, "kd-soft")) for d in DATASETS]
     control = [(bilstm(d, STRONG, "ce-hard"), bilstm(d, WEAK, "ce-hard")) for d in DATASETS]
     losses = [(bilstm(d, STRONG, "mse-logits"), bilstm(d, STRONG, "kd-soft")) for d in DATASETS]
-    return distilled + control + losses
+    smoothing = [
+        (bilstm(d, STRONG, "kd-soft"), bilstm(d, STRONG, f"ce-smooth-{share}"))
+        for share in ("0.1", "0.5")
+        for d in DATASETS
+    ]
+    return distilled + control + losses + smoothing
 
 
 def main() -> None:

@@ -28,9 +28,9 @@ GAIN = re.compile(r"\| ([+-]\d+\.\d \[[+-]\d+\.\d+, [+-]\d+\.\d+\])(?: \*)? \|")
 STUDIES = [
     (augment_gains, "augment-sst2", "augment.md", 6),  # 2 students x 3 comparisons
     (intel_aug_gains, "intel-sst2-aug", "intel-study.md", 4),  # GloVe vs random, aug. x 2
-    # the BiLSTM from mpnet-base against it from MiniLM-L6 (distilled, on labels), and
-    # mse-logits against kd-soft under mpnet-base, x 3 sets
-    (intent_gains, ("intent-mpnet", "intent"), "intent-study.md", 9),
+    # the BiLSTM from mpnet-base against it from MiniLM-L6 (distilled, on labels), and under
+    # mpnet-base mse-logits against kd-soft, kd-soft against smoothed labels (0.1, 0.5), x 3 sets
+    (intent_gains, ("intent-mpnet", "intent"), "intent-study.md", 15),
     (scarce_gains, "scarce-sst2", "scarce-labels.md", 6),  # 2 against twice the labels + 4 arms
     # against 2N and N labels at 1k and 5k, and the 1k arm distilled for 2 epochs against both
     (scarce_report_gains, "scarce-sst2-report", "scarce-labels.md", 6),
