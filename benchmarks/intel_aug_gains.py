@@ -2,9 +2,12 @@
 from intel-sst2-aug's committed rows: the BiLSTM from GloVe 50-d against the same BiLSTM from
 random vectors (on gold labels; distilled over labelled + augmented text), and each BiLSTM
 distilled over labelled + augmented text against it distilled over the labelled set alone,
-paired by seed and by dev sentence (the leaderboard's own interval, `report.stats.crossed`).
+paired by seed and by dev sentence (the leaderboard's own interval, `report.stats.crossed`);
+and on Emotion, from intel-emotion-mpnet's rows, the BiLSTM from GloVe against it from random
+vectors, on gold labels and distilled on the labelled set (paired by test tweet).
 
-    python -m benchmarks.intel_aug_gains [--rows results/leaderboards/intel-sst2-aug.rows.json]
+    python -m benchmarks.intel_aug_gains [--rows results/leaderboards/intel-sst2-aug.rows.json \
+        results/leaderboards/intel-emotion-mpnet.rows.json]
 
 The leaderboard sets every distilled cell against ce-hard of the same student (the study's
 quantity: distillation and augmentation together); this prints the parts, which
@@ -17,8 +20,8 @@ from benchmarks.gains import Cell, print_gains
 GLOVE, RANDOM = "bilstm-intel-glove", "bilstm-intel"
 
 
-def cell(student: str, loss: str, augmenter: str) -> Cell:
-    return Cell("sst2", "mpnet-base", student, loss, augmenter)
+def cell(student: str, loss: str, augmenter: str, dataset: str = "sst2") -> Cell:
+    return Cell(dataset, "mpnet-base", student, loss, augmenter)
 
 
 def pairs() -> list[tuple[Cell, Cell]]:
@@ -27,11 +30,14 @@ def pairs() -> list[tuple[Cell, Cell]]:
         (cell(GLOVE, "kd-soft", "tang"), cell(RANDOM, "kd-soft", "tang")),
         (cell(GLOVE, "kd-soft", "tang"), cell(GLOVE, "kd-soft", "none")),
         (cell(RANDOM, "kd-soft", "tang"), cell(RANDOM, "kd-soft", "none")),
+    ] + [
+        (cell(GLOVE, loss, "none", "emotion"), cell(RANDOM, loss, "none", "emotion"))
+        for loss in ("ce-hard", "kd-soft")
     ]
 
 
 def main() -> None:
-    print_gains(__doc__, "intel-sst2-aug", pairs())
+    print_gains(__doc__, ("intel-sst2-aug", "intel-emotion-mpnet"), pairs())
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ GAIN = re.compile(r"\| ([+-]\d+\.\d \[[+-]\d+\.\d+, [+-]\d+\.\d+\])(?: \*)? \|")
 
 STUDIES = [
     (augment_gains, "augment-sst2", "augment.md", 6),  # 2 students x 3 comparisons
-    (intel_aug_gains, "intel-sst2-aug", "intel-study.md", 4),  # GloVe vs random, aug. x 2
+    # SST-2: GloVe vs random, augmentation, x 2; Emotion: GloVe vs random x 2
+    (intel_aug_gains, ("intel-sst2-aug", "intel-emotion-mpnet"), "intel-study.md", 6),
     # the BiLSTM from mpnet-base against it from MiniLM-L6 (distilled, on labels), and under
     # mpnet-base mse-logits against kd-soft, kd-soft against smoothed labels (0.1, 0.5), x 3 sets
     (intent_gains, ("intent-mpnet", "intent"), "intent-study.md", 15),
