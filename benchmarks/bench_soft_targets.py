@@ -16,15 +16,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from distill_bench.analysis.errors import softmax_top
 from distill_bench.execute.api import plan_matrix
 from distill_bench.stages.annotation.outputs import OutputsReader
-
-
-def softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
-    z = logits / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def main() -> None:
@@ -53,8 +47,8 @@ def main() -> None:
         top2 = np.sort(logits, axis=1)[:, -2:]
         print(
             f"| {cell.dataset.name} | {logits.shape[1]} | {1 / logits.shape[1]:.3f} "
-            f"| {softmax(logits, 1.0).max(axis=1).mean():.3f} "
-            f"| {softmax(logits, args.temperature).max(axis=1).mean():.3f} "
+            f"| {softmax_top(logits).mean():.3f} "
+            f"| {softmax_top(logits / args.temperature).mean():.3f} "
             f"| {(top2[:, 1] - top2[:, 0]).mean():.2f} |"
         )
 

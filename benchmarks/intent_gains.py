@@ -4,8 +4,8 @@ the same BiLSTM distilled from MiniLM-L6; as the control, the two BiLSTMs on gol
 alone (which differ only in the teacher's WordPiece vocabulary they read); and, under
 mpnet-base, mse-logits against kd-soft, and kd-soft against the BiLSTM on gold labels
 smoothed by 0.1 and by 0.5 (whether near-uniform soft targets add more than smoothing).
-Paired by student seed and by test example (the leaderboard's own interval, `report.stats.crossed`; seeds 0-2, the ones
-both matrices ran).
+Paired by student seed and by test example (the leaderboard's own interval,
+`report.stats.crossed`; seeds 0-2, the ones both matrices ran).
 
     python -m benchmarks.intent_gains [--rows results/leaderboards/intent-mpnet.rows.json \\
         results/leaderboards/intent.rows.json]

@@ -1,6 +1,7 @@
 """A study page quotes the gains its script prints from the committed rows: every gain and
 interval `benchmarks.augment_gains` / `intel_aug_gains` / `intent_gains` / `scarce_gains` /
-`scarce_report_gains` / `tang_gains` / `xtremedistil_gains` print appears on the page that reads them, as the page says."""
+`scarce_report_gains` / `tang_gains` / `xtremedistil_gains` print appears on the page that
+reads them, as the page says."""
 
 from __future__ import annotations
 
