@@ -11,17 +11,15 @@ Run after the matrix (its teacher and data stages must be cached). Prints one ma
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from distill_bench.stages.annotation.annotators import agreement, load_annotator
 from distill_bench.stages.data.stage import task_from_json
 from distill_bench.store.cache import read_json
 
-from benchmarks.cached import cached_teacher
+from benchmarks.cached import bench_data_dir, cached_teacher
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matrix", required=True)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
-    data_dir = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
+    data_dir = bench_data_dir()
     planned, teacher_dir, data = cached_teacher(args.matrix, data_dir)
     budget = planned.plan.matrix.budget
     task = task_from_json(read_json(data / "task.json"))

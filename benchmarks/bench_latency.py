@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.cached import bench_data_dir
+
 
 def per_call(fn, inputs) -> float:
     """Median milliseconds of ``fn(x)`` over ``inputs``."""
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="results/benchmarks/latency.md")
     args = parser.parse_args(argv)
-    data = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data")) / "sst2" / "dev.tsv"
+    data = bench_data_dir() / "sst2" / "dev.tsv"
     texts = [line.split("\t")[0] for line in data.read_text().splitlines()[1:]][: args.sentences]
     started = time.perf_counter()
     results = in_fresh_interpreter(compare, texts, args.rounds, args.threads, threads=args.threads)

@@ -28,9 +28,11 @@ from distill_bench.stages.measure.environment import cpu_model
 from distill_bench.stages.student.io import StudentContext, encode_words, load_tokenizer_file
 from distill_bench.stages.student.loop import TrainingData, distill, make_optimizers
 
+from benchmarks.cached import bench_data_dir
+
 
 def sentences(n: int) -> list[str]:
-    data = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data")) / "sst2" / "train.tsv"
+    data = bench_data_dir() / "sst2" / "train.tsv"
     lines = data.read_text().splitlines()[1 : n + 1]
     return [line.split("\t")[0] for line in lines]
 

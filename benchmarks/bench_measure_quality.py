@@ -45,11 +45,13 @@ from distill_bench.stages.student.io import (
 from distill_bench.stages.teacher.checkpoint import load_classifier, load_tokenizer
 from distill_bench.stages.tokens import prepare
 
+from benchmarks.cached import bench_data_dir
+
 STUDENTS = ("mlp", "bilstm")
 
 
 def sst2_dev() -> tuple[str, ...]:
-    data = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data")) / "sst2" / "dev.tsv"
+    data = bench_data_dir() / "sst2" / "dev.tsv"
     return tuple(line.split("\t")[0] for line in data.read_text().splitlines()[1:])
 
 

@@ -47,7 +47,7 @@ from distill_bench.stages.student.io import StudentContext, encode, load_tokeniz
 from distill_bench.stages.student.loop import TrainingData, as_output, distill, make_optimizers
 from distill_bench.stages.student.loop import predict as predict_logits
 
-from benchmarks.cached import cached_teacher
+from benchmarks.cached import bench_data_dir, cached_teacher
 
 TEMPERATURE, BATCH, MAX_LENGTH = 2.0, 32, 64
 
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     torch.set_num_threads(args.threads)
-    data_dir = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
+    data_dir = bench_data_dir()
     _, teacher_dir, _ = cached_teacher(args.matrix, data_dir, "sst2")
     texts, _ = read_tsv(data_dir / "sst2" / "train.tsv", args.sentences)
     dev_texts, dev_labels = read_tsv(data_dir / "sst2" / "dev.tsv", None)

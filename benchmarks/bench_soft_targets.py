@@ -11,14 +11,14 @@ leaderboard. Needs the matrix's annotation in the stage cache (`bench run` first
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 import numpy as np
 from distill_bench.analysis.errors import softmax_top
 from distill_bench.execute.api import plan_matrix
 from distill_bench.stages.annotation.outputs import OutputsReader
+
+from benchmarks.cached import bench_data_dir
 
 
 def main() -> None:
@@ -26,9 +26,7 @@ def main() -> None:
     parser.add_argument("--matrix", required=True)
     parser.add_argument("--temperature", type=float, default=2.0)
     args = parser.parse_args()
-    planned = plan_matrix(
-        args.matrix, data_dir=Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
-    )
+    planned = plan_matrix(args.matrix, data_dir=bench_data_dir())
     print(
         f"| dataset | labels | chance | top p at T=1 | top p at T={args.temperature:g} | top-1 minus top-2 logit |"
     )

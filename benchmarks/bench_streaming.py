@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from benchmarks.cached import bench_data_dir
 
 HERE = Path(__file__).resolve().parent
 
@@ -64,7 +65,7 @@ def one(size: int, mode: str, work: Path) -> dict:
 
     torch.set_num_threads(2)
     tokenizer = load_tokenizer_file(Path(minilm_path()) / "tokenizer.json")
-    corpus = imdb_unsup_sentences(Path(os.environ.get("BENCH_DATA_DIR", "../shared/data")))
+    corpus = imdb_unsup_sentences(bench_data_dir())
     texts = corpus[:size]
     del corpus
     started = time.perf_counter()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -26,11 +25,13 @@ from distill_bench.plugin_api.registry import load_registry
 from distill_bench.plugin_api.tasks import subsample
 from distill_bench.plugins.teachers import hf as hf_teacher
 
+from benchmarks.cached import bench_data_dir
+
 
 def load_task(registry, dataset: str, select: int):
     """The dataset from BENCH_DATA_DIR, all of train but a seed-0 selection slice of ``select``."""
     spec = registry.get("datasets", dataset)
-    data_dir = Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
+    data_dir = bench_data_dir()
     return subsample(spec.factory(spec.resolve({}, dataset), data_dir), None, select, 0)
 
 
