@@ -1,7 +1,7 @@
 """A study page quotes the gains its script prints from the committed rows: every gain and
-interval `benchmarks.augment_gains` / `intel_aug_gains` / `intent_gains` / `scarce_gains` /
-`scarce_report_gains` / `tang_gains` / `xtremedistil_gains` print appears on the page that
-reads them, as the page says."""
+interval `benchmarks.augment_gains` / `intel_aug_gains` / `intel_tinybert_gains` /
+`intent_gains` / `scarce_gains` / `scarce_report_gains` / `tang_gains` /
+`xtremedistil_gains` print appears on the page that reads them, as the page says."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from benchmarks import (
     augment_gains,
     intel_aug_gains,
+    intel_tinybert_gains,
     intent_gains,
     scarce_gains,
     scarce_report_gains,
@@ -30,6 +31,8 @@ STUDIES = [
     (augment_gains, "augment-sst2", "augment.md", 6),  # 2 students x 3 comparisons
     # SST-2: GloVe vs random, augmentation, x 2; Emotion: GloVe vs random x 2
     (intel_aug_gains, ("intel-sst2-aug", "intel-emotion-mpnet"), "intel-study.md", 6),
+    # CoLA's 6-layer student from mpnet's layers: tinybert vs kd-soft; against MiniLM-L6 x 2
+    (intel_tinybert_gains, ("intel-cola-tinybert", "intel-cola-mpnet"), "intel-study.md", 3),
     # the BiLSTM from mpnet-base against it from MiniLM-L6 (distilled, on labels), and under
     # mpnet-base mse-logits against kd-soft, kd-soft against smoothed labels (0.1, 0.5), x 3 sets
     (intent_gains, ("intent-mpnet", "intent"), "intent-study.md", 15),
