@@ -29,8 +29,14 @@ GAIN = re.compile(r"\| ([+-]\d+\.\d \[[+-]\d+\.\d+, [+-]\d+\.\d+\])(?: \*)? \|")
 
 STUDIES = [
     (augment_gains, "augment-sst2", "augment.md", 6),  # 2 students x 3 comparisons
-    # SST-2: GloVe vs random, augmentation, x 2; Emotion: GloVe vs random x 2, augmentation x 3
-    (intel_aug_gains, ("intel-sst2-aug", "intel-emotion-aug"), "intel-study.md", 9),
+    # SST-2: GloVe vs random, augmentation, x 2; Emotion: GloVe vs random x 2, augmentation x 3;
+    # CoLA: augmentation x 2
+    (
+        intel_aug_gains,
+        ("intel-sst2-aug", "intel-emotion-aug", "intel-cola-aug"),
+        "intel-study.md",
+        11,
+    ),
     # CoLA's 6-layer student from mpnet's layers: tinybert vs kd-soft; against MiniLM-L6 x 2
     (intel_tinybert_gains, ("intel-cola-tinybert", "intel-cola-mpnet"), "intel-study.md", 3),
     # the BiLSTM from mpnet-base against it from MiniLM-L6 (distilled, on labels), and under
