@@ -6,13 +6,13 @@ import os
 import sys
 from pathlib import Path
 
-from distill_bench.execute.api import PlannedMatrix, plan_matrix
+from distill_bench.execute.api import DATA_ENV, PlannedMatrix, plan_matrix
 
 
 def bench_data_dir() -> Path:
-    """The data directory of `bench run`: ``$BENCH_DATA_DIR``, else ../shared/data (the
-    layout beside a checkout, as in CI)."""
-    return Path(os.environ.get("BENCH_DATA_DIR", "../shared/data"))
+    """The data directory of `bench run` (its ``DATA_ENV``, $BENCH_DATA_DIR), else
+    ../shared/data (the layout beside a checkout, as in CI)."""
+    return Path(os.environ.get(DATA_ENV, "../shared/data"))
 
 
 def cached_teacher(
